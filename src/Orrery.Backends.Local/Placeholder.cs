@@ -1,1 +1,0 @@
-namespace Orrery.Backends.Local;
