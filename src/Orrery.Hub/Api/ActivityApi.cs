@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Http;
+using Orrery.Hub.Auth;
+using Orrery.Storage;
+
+namespace Orrery.Hub.Api;
+
+/// <summary>
+/// <c>POST users/&lt;name&gt;/activity</c>: what jupyterhub-singleuser reports every 5 minutes. Validated as
+/// JupyterHub 3.0 does; activity only moves forward.
+/// </summary>
+public static class ActivityApi
+{
+    public static async Task<IResult> Post(string name, HttpContext context, OrreryDb db, ActivityTracker activity, TimeProvider time)
+    {
+        var caller = context.Caller();
+        var user = await HubAccess.UserAsync(caller, db, name, context.RequestAborted, "users:activity");
+        var body = (await HubBody.ReadAsync(context.Request)).RequireObject();
+        if (!body.Has("last_activity") && !body.Has("servers"))
+            throw new HubApiException(400, "body must contain at least one of `last_activity` or `servers`");
+        var now = time.GetUtcNow().UtcDateTime;
+        var latest = ParseTime(body, "last_activity", now);
+        // No servers exist until personal servers land, so every server named here is unknown.
+        if (body.Object("servers").PropertyNames().FirstOrDefault() is { } server)
+            throw new HubApiException(400, $"No such server '{server}' for user {user.Name}");
+        if (latest is { } when)
+            activity.Report(user.Id, when);
+        return HubResults.Empty(200);
+    }
+
+    private static DateTime? ParseTime(HubBody body, string field, DateTime now)
+    {
+        var raw = body.String(field);
+        if (raw is null)
+            return null;
+        if (!DateTime.TryParse(raw, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var when))
+            throw new HubApiException(400, $"'{field}' must be an ISO 8601 timestamp, got {raw}");
+        if (when > now.AddMinutes(59))
+            throw new HubApiException(400, $"Rejecting activity from more than an hour in the future: {HubResults.FormatTime(when)}");
+        return when;
+    }
+}

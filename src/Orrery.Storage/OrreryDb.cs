@@ -1,0 +1,56 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Orrery.Storage.Entities;
+
+namespace Orrery.Storage;
+
+public sealed class OrreryDb(DbContextOptions<OrreryDb> options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+    public DbSet<Group> Groups => Set<Group>();
+    public DbSet<ApiToken> Tokens => Set<ApiToken>();
+    public DbSet<ComputeResource> Resources => Set<ComputeResource>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder builder)
+    {
+        // All times are UTC. SQLite hands back DateTimeKind.Unspecified and PostgreSQL's timestamptz insists on
+        // Utc, so one converter makes both providers agree.
+        builder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        builder.Properties<DateTime?>().HaveConversion<NullableUtcDateTimeConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<User>(user =>
+        {
+            user.HasIndex(u => u.Name).IsUnique();
+            user.Property(u => u.Name).HasMaxLength(128);
+            user.HasMany(u => u.Groups).WithMany(g => g.Users).UsingEntity("GroupMembers");
+        });
+        model.Entity<Group>(group =>
+        {
+            group.HasIndex(g => g.Name).IsUnique();
+            group.Property(g => g.Name).HasMaxLength(128);
+        });
+        model.Entity<ApiToken>(token =>
+        {
+            token.HasIndex(t => t.Hash).IsUnique();
+            token.HasOne(t => t.User).WithMany(u => u.Tokens).HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<ComputeResource>(resource =>
+        {
+            resource.HasIndex(r => r.State);
+            resource.HasIndex(r => new { r.OwnerId, r.Kind });
+            resource.Property(r => r.Kind).HasConversion<string>().HasMaxLength(32);
+            resource.Property(r => r.State).HasConversion<string>().HasMaxLength(32);
+            resource.HasOne(r => r.Owner).WithMany().HasForeignKey(r => r.OwnerId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.ToUniversalTime(), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    private sealed class NullableUtcDateTimeConverter() : ValueConverter<DateTime?, DateTime?>(
+        v => v.HasValue ? v.Value.ToUniversalTime() : v,
+        v => v.HasValue ? DateTime.SpecifyKind(v.Value, DateTimeKind.Utc) : v);
+}
