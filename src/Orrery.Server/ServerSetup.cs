@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Orrery.Backends.Local;
+using Orrery.Compute;
 using Orrery.Core.Configuration;
 using Orrery.Storage;
 
@@ -31,6 +32,7 @@ internal static class ServerSetup
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys")));
         services.AddOrreryStorage();
         services.AddLocalBackend();
+        services.AddCompute();
         services.PostConfigure<LocalBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "run") : o.StateDir);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes);
         services.AddProblemDetails();

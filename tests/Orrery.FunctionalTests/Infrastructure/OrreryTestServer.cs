@@ -3,7 +3,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
+using Orrery.Compute;
+using Orrery.Core.Compute;
+using Orrery.Core.Lifecycle;
 using Orrery.Server;
+using Orrery.Storage;
 
 namespace Orrery.FunctionalTests.Infrastructure;
 
@@ -15,6 +20,7 @@ public sealed class OrreryTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly bool _ownsDataDir;
+    private bool _stopped;
 
     private OrreryTestServer(WebApplication app, string dataDir, string adminToken, bool ownsDataDir, IReadOnlyDictionary<string, string?> settings)
     {
@@ -35,11 +41,10 @@ public sealed class OrreryTestServer : IAsyncDisposable
     public static Task<OrreryTestServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
         StartAsync(Directory.CreateTempSubdirectory("orrery-test-").FullName, ownsDataDir: true, settings ?? new Dictionary<string, string?>());
 
-    /// <summary>Stops this server and starts a new one on the same data directory and settings.</summary>
+    /// <summary>Stops this server (keeping its data directory) and starts a new one on the same data and settings.</summary>
     public async Task<OrreryTestServer> RestartAsync(IReadOnlyDictionary<string, string?>? changes = null)
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await DisposeWithoutCleanupAsync();
         var settings = new Dictionary<string, string?>(Settings);
         foreach (var (key, value) in changes ?? new Dictionary<string, string?>())
             settings[key] = value;
@@ -96,11 +101,34 @@ public sealed class OrreryTestServer : IAsyncDisposable
         return json.RootElement.GetProperty("token").GetString()!;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the server but keeps its data directory, as a crash or restart would.</summary>
+    public async Task DisposeWithoutCleanupAsync()
     {
+        if (_stopped)
+            return;
+        _stopped = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
-        if (_ownsDataDir)
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopped)
+            await StopLeftoverProcessesAsync();
+        await DisposeWithoutCleanupAsync();
+        if (_ownsDataDir && Directory.Exists(DataDir))
             Directory.Delete(DataDir, recursive: true);
+    }
+
+    /// <summary>Stops what a test left running, so no process outlives the test run.</summary>
+    private async Task StopLeftoverProcessesAsync()
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
+        var backends = scope.ServiceProvider.GetRequiredService<ComputeBackends>();
+        var active = await db.Resources.Where(r => r.Handle != null && r.State != ResourceState.Stopped && r.State != ResourceState.Failed).ToListAsync();
+        foreach (var resource in active)
+            if (backends.Find(resource.Backend) is { } backend)
+                await backend.StopAsync(new BackendHandle(resource.Backend, resource.Handle!), TimeSpan.FromSeconds(1), CancellationToken.None);
     }
 }

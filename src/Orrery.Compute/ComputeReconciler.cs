@@ -1,0 +1,147 @@
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orrery.Core.Compute;
+using Orrery.Core.Lifecycle;
+using Orrery.Storage;
+using Orrery.Storage.Entities;
+
+namespace Orrery.Compute;
+
+/// <summary>
+/// Converges every unfinished resource towards what its row asks for: launches pending ones, watches running
+/// ones through their backend handle, stops those asked to stop, records how each one ended. It works from
+/// the database alone, so after a restart it simply picks up where the last process left off (re-attach).
+/// One pass at a time: it is the single writer of resource state, so concurrent paths cannot leak processes.
+/// </summary>
+public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBackends backends, TimeProvider time,
+    IOptions<ComputeOptions> options, ILogger<ComputeReconciler> logger) : BackgroundService
+{
+    // Capacity one: many wake-ups before a pass collapse into one pass.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Asks for a pass soon instead of at the next interval.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ReconcileOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.ReconcileFailed(ex);
+            }
+            try
+            {
+                await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.Value.ReconcileInterval, time, stoppingToken));
+                _wake.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async Task ReconcileOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
+        var open = await db.Resources
+            .Where(r => r.State == ResourceState.Pending || r.State == ResourceState.Starting
+                        || r.State == ResourceState.Running || r.State == ResourceState.Stopping)
+            .ToListAsync(cancellationToken);
+        foreach (var resource in open)
+        {
+            await ConvergeAsync(resource, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+    }
+
+    private async Task ConvergeAsync(ComputeResource resource, CancellationToken cancellationToken)
+    {
+        var backend = backends.Find(resource.Backend);
+        if (backend is null)
+        {
+            End(resource, ResourceState.Failed, null, $"Compute backend '{resource.Backend}' is not configured.");
+            return;
+        }
+        if (resource.State == ResourceState.Pending)
+        {
+            if (resource.StopRequested)
+                End(resource, ResourceState.Stopped, null, "Stopped before it started.");
+            else
+                await LaunchAsync(resource, backend, cancellationToken);
+            return;
+        }
+        var handle = new BackendHandle(resource.Backend, resource.Handle ?? "");
+        if (resource.StopRequested || resource.State == ResourceState.Stopping)
+        {
+            Move(resource, ResourceState.Stopping);
+            var ended = await backend.StopAsync(handle, options.Value.StopGrace, cancellationToken);
+            End(resource, ended, stopRequested: true);
+            return;
+        }
+        var seen = await backend.ObserveAsync(handle, cancellationToken);
+        if (seen.State == BackendState.Running && resource.State == ResourceState.Starting)
+        {
+            Move(resource, ResourceState.Running);
+            resource.Started ??= Now;
+        }
+        else if (seen.HasEnded)
+            End(resource, seen, stopRequested: false);
+    }
+
+    private async Task LaunchAsync(ComputeResource resource, IComputeBackend backend, CancellationToken cancellationToken)
+    {
+        LaunchResult result;
+        try
+        {
+            result = await backend.LaunchAsync(LaunchSpecJson.Read(resource.SpecJson), cancellationToken);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            result = LaunchResult.Rejected("Stored launch spec is unreadable: " + ex.Message);
+        }
+        if (result.Handle is null)
+        {
+            End(resource, ResourceState.Failed, null, result.Error);
+            return;
+        }
+        Move(resource, ResourceState.Starting);
+        resource.Handle = result.Handle.Value;
+        logger.Launched(resource.Id, resource.Backend);
+    }
+
+    private void End(ComputeResource resource, BackendObservation seen, bool stopRequested)
+    {
+        // A stop the owner asked for is a normal end, whatever the exit status the signal caused.
+        var state = seen.Succeeded || (stopRequested && seen.State == BackendState.Exited) ? ResourceState.Stopped : ResourceState.Failed;
+        var reason = seen.Reason ?? (seen.State == BackendState.Exited && seen.ExitCode != 0 ? $"Exited with status {seen.ExitCode}." : null);
+        End(resource, state, seen.ExitCode, reason);
+    }
+
+    private void End(ComputeResource resource, ResourceState state, int? exitCode, string? reason)
+    {
+        Move(resource, state);
+        resource.ExitCode = exitCode;
+        resource.Reason = reason;
+        resource.Ended = Now;
+        logger.Ended(resource.Id, state, exitCode, reason);
+    }
+
+    private static void Move(ComputeResource resource, ResourceState to)
+    {
+        if (resource.State != to)
+            resource.State = ResourceLifecycle.Move(resource.State, to);
+    }
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+}
