@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs the whole test suite: unit tests, functional tests on the real server,
+# and the storage tests against both SQLite and a private PostgreSQL started here (stopped at exit).
+# Exits non-zero when any test fails; the last line reads "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+orrery_require_dotnet
+orrery_install_apt "${ORRERY_APT_PACKAGES[@]}"
+
+work=$(mktemp -d /tmp/orrery-test-XXXXXX)
+chmod 755 "$work"
+cleanup() { scripts/postgres.sh stop "$work/postgres"; rm -rf "$work"; }
+trap cleanup EXIT
+
+if [ "${ORRERY_TEST_POSTGRES:-auto}" = auto ]; then
+    ORRERY_TEST_POSTGRES=$(scripts/postgres.sh start "$work/postgres")
+    echo "PostgreSQL for the storage tests: $ORRERY_TEST_POSTGRES"
+fi
+export ORRERY_TEST_POSTGRES
+
+dotnet build Orrery.slnx -v quiet -nologo -clp:ErrorsOnly
+status=0
+dotnet test Orrery.slnx --no-build -nologo 2>&1 | tee "$work/test.log" || status=$?
+
+# One plain summary line over every test assembly.
+awk '/^(Passed!|Failed!)/ { for (i = 1; i <= NF; i++) { if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { gsub(",", "", p); printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$work/test.log"
+exit $status
