@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(1008, LogLevel.Error, "Writing activity failed")]
     public static partial void ActivityFlushFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(1009, LogLevel.Warning, "{Method} {Path} lost a race with a concurrent change; answered {Status}")]
+    public static partial void ConcurrentChange(this ILogger logger, string method, string path, int status, Exception exception);
 }

@@ -20,9 +20,10 @@ public static class HubApi
         api.MapGet("/info", Info);
         api.MapGet("/user", WhoAmI);
         api.MapGet("/authorizations/token/{token}", LookupToken);
-        // Removed in JupyterHub 2.0; answer as it does.
-        api.MapPost("/authorizations/token", () => HubResults.Error(404, "Not Found"));
-        api.MapFallback(() => HubResults.Error(404, "Not Found"));
+        // Removed in JupyterHub 2.0; answer as it does. Unknown paths and methods are 404 with or without a
+        // token, as in JupyterHub, not 403.
+        anonymous.MapPost("/authorizations/token", () => HubResults.Error(404, "Not Found"));
+        anonymous.MapFallback(() => HubResults.Error(404, "Not Found"));
     }
 
     private static IResult Version(IOptions<HubOptions> options) => HubResults.Json(w =>

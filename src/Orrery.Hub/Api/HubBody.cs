@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Http;
 namespace Orrery.Hub.Api;
 
 /// <summary>
-/// Reads a request's JSON body with the hub's error messages: bad JSON is 400 "Invalid JSON in body of request",
-/// a field of the wrong type is 400 naming the field, an oversized body is 413.
+/// Reads a request's JSON body with the hub's error messages: bad JSON (including strings that are not valid
+/// text) is 400 "Invalid JSON in body of request", a field of the wrong type is 400 naming the field, an
+/// oversized body is 413.
 /// </summary>
 public readonly struct HubBody
 {
@@ -26,6 +27,7 @@ public readonly struct HubBody
             if (buffer.Length == 0)
                 return default;
             using var document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
+            CheckText(document.RootElement);
             return new HubBody(document.RootElement.Clone());
         }
         catch (JsonException)
@@ -35,6 +37,43 @@ public readonly struct HubBody
         catch (BadHttpRequestException e)
         {
             throw new HubApiException(e.StatusCode, e.StatusCode == 413 ? "Request body too large" : e.Message);
+        }
+    }
+
+    /// <summary>
+    /// The parser accepts strings that are not valid text (invalid UTF-8, lone surrogate escapes) and only fails
+    /// when they are read; reading every name and string once here turns that into a 400 up front.
+    /// </summary>
+    private static void CheckText(JsonElement element)
+    {
+        try
+        {
+            ReadAllText(element);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new HubApiException(400, "Invalid JSON in body of request");
+        }
+    }
+
+    private static void ReadAllText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                    ReadAllText(item);
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    ReadAllText(property.Value);
+                }
+                break;
         }
     }
 

@@ -38,7 +38,8 @@ public static class UsersApi
             throw new HubApiException(400, $"Unrecognized state filter: {state}");
         var paginated = context.Request.Headers.Accept.ToString().Contains(PaginationMediaType, StringComparison.OrdinalIgnoreCase);
         var offset = QueryInt(query, "offset") ?? 0;
-        var limit = Math.Min(QueryInt(query, "limit") ?? (paginated ? DefaultPage : MaxPage), MaxPage);
+        // At least 1, as JupyterHub does: a page of 0 would hand clients a "next" link that never advances.
+        var limit = Math.Clamp(QueryInt(query, "limit") ?? (paginated ? DefaultPage : MaxPage), 1, MaxPage);
 
         var users = db.Users.AsNoTracking();
         if (!caller.Scopes.HasUnfiltered("list:users"))
@@ -75,7 +76,7 @@ public static class UsersApi
             w.WriteNumber("offset", offset);
             w.WriteNumber("limit", limit);
             w.WriteNumber("total", total);
-            if (offset + limit < total)
+            if ((long)offset + limit < total)
             {
                 w.WriteStartObject("next");
                 w.WriteNumber("offset", offset + limit);

@@ -28,7 +28,7 @@ public static class TokenPage
     {
         hub.MapGet("/token", Show);
         hub.MapPost("/token", Create);
-        // No form fields besides the antiforgery token, so ask for its check explicitly.
+        // No form fields besides the antiforgery token, so ask for its check explicitly (and Revoke insists on it).
         hub.MapPost("/token/{id}/revoke", Revoke).WithMetadata(new RequireAntiforgeryTokenAttribute());
     }
 
@@ -62,6 +62,10 @@ public static class TokenPage
     private static async Task<IResult> Revoke(string id, HttpContext context, CallerResolver resolver, OrreryDb db,
         AccountService accounts, IOptions<OrreryOptions> options, ILogger<AccountService> logger)
     {
+        // The antiforgery middleware only validates form posts, and nothing here binds the form, so an empty or
+        // non-form post (what another site can send) would otherwise get through: require a successful check.
+        if (context.Features.Get<IAntiforgeryValidationFeature>() is not { IsValid: true })
+            return Page.Render(context, "API Tokens", "<p class=\"error\">Missing or invalid form token; reload the page and try again.</p>", status: 400);
         if (await resolver.FromCookieAsync(context) is not { } caller)
             return HomePage.RedirectToLogin(context, options.Value);
         var tokenId = TokenSecrets.ParsePublicId(id);
