@@ -312,7 +312,7 @@ public partial class HostileRequestTests(ServerFixture fixture) : IClassFixture<
     public async Task PageForms_HostileFieldsWithValidAntiforgery_NeverAnswer5xx()
     {
         var world = await World.CreateAsync(Server);
-        using var browser = await LoggedInBrowserAsync(Server, world.Target, World.Password);
+        using var browser = await Browser.LoggedInAsync(Server, world.Target, World.Password);
         // Already form-encoded, so invalid escapes and non-UTF-8 bytes reach the server as they are.
         string[] hostile =
         [
@@ -323,7 +323,7 @@ public partial class HostileRequestTests(ServerFixture fixture) : IClassFixture<
         var failures = new List<string>();
         async Task PostAsync(string path, string form)
         {
-            var token = await FormTokenAsync(browser, "hub/token");
+            var token = await browser.FormTokenAsync("hub/token");
             var body = $"{token.Name}={Uri.EscapeDataString(token.Value)}" + (form.Length > 0 ? "&" + form : "");
             using var response = await browser.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"));
             if ((int)response.StatusCode >= 500)
@@ -657,32 +657,4 @@ public partial class HostileRequestTests(ServerFixture fixture) : IClassFixture<
 
     [GeneratedRegex(@"^HTTP/1\.[01] (\d{3})")]
     private static partial Regex StatusLine();
-
-    // ---- a logged-in browser for the page forms -------------------------------------------------------------
-
-    private static async Task<HttpClient> LoggedInBrowserAsync(OrreryTestServer server, string user, string password)
-    {
-        var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
-        {
-            BaseAddress = server.BaseAddress,
-        };
-        var form = await FormTokenAsync(browser, "hub/login");
-        using var response = await browser.PostAsync("hub/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            [form.Name] = form.Value, ["username"] = user, ["password"] = password,
-        }));
-        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-        return browser;
-    }
-
-    private static async Task<(string Name, string Value)> FormTokenAsync(HttpClient browser, string page)
-    {
-        var html = await browser.GetStringAsync(page);
-        var match = AntiforgeryField().Match(html);
-        match.Success.ShouldBeTrue($"no antiforgery field on {page}");
-        return (WebUtility.HtmlDecode(match.Groups[1].Value), WebUtility.HtmlDecode(match.Groups[2].Value));
-    }
-
-    [GeneratedRegex("<input type=\"hidden\" name=\"(__RequestVerificationToken)\" value=\"([^\"]*)\">")]
-    private static partial Regex AntiforgeryField();
 }

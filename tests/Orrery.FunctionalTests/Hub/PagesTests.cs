@@ -21,7 +21,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     [Fact]
     public async Task Login_Get_ShowsFormWithAntiforgeryField()
     {
-        using var browser = NewBrowser(Server);
+        using var browser = Browser.New(Server);
 
         var response = await browser.GetAsync("hub/login?next=%2Fhub%2Ftoken");
 
@@ -29,7 +29,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         response.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
         var html = await response.Content.ReadAsStringAsync();
         html.ShouldContain("<form method=\"post\">");
-        AntiforgeryField().Match(html).Groups[2].Value.ShouldNotBeNullOrWhiteSpace();
+        (await browser.FormTokenAsync("hub/login")).Value.ShouldNotBeNullOrWhiteSpace();
         html.ShouldContain("<input type=\"hidden\" name=\"next\" value=\"/hub/token\">");
         html.ShouldContain("name=\"username\"");
         html.ShouldContain("name=\"password\" type=\"password\"");
@@ -39,10 +39,10 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_PostWithoutAntiforgeryToken_Returns400AndNoLogin()
     {
         var (name, _) = await Server.CreateUserAsync("noxsrf", password: Password);
-        using var browser = NewBrowser(Server, out var cookies);
+        using var browser = Browser.New(Server, out var cookies);
         await browser.GetStringAsync("hub/login"); // the antiforgery cookie is there, the form field is not
 
-        var response = await browser.PostAsync("hub/login", Form(("username", name), ("password", Password)));
+        var response = await browser.PostAsync("hub/login", Browser.Form(("username", name), ("password", Password)));
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         HasLoginCookie(cookies).ShouldBeFalse();
@@ -52,9 +52,9 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_WrongPassword_Returns403WithoutLoginCookie()
     {
         var (name, _) = await Server.CreateUserAsync("wrongpw", password: Password);
-        using var browser = NewBrowser(Server, out var cookies);
+        using var browser = Browser.New(Server, out var cookies);
 
-        var response = await PostFormAsync(browser, "hub/login", "hub/login", ("username", name), ("password", "not-the-password"));
+        var response = await browser.PostFormAsync("hub/login", "hub/login", ("username", name), ("password", "not-the-password"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await response.Content.ReadAsStringAsync()).ShouldContain("Invalid username or password.");
@@ -68,9 +68,9 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_CorrectPasswordWithLocalNext_RedirectsToNext()
     {
         var (name, _) = await Server.CreateUserAsync("nextok", password: Password);
-        using var browser = NewBrowser(Server, out var cookies);
+        using var browser = Browser.New(Server, out var cookies);
 
-        var response = await PostFormAsync(browser, "hub/login", "hub/login",
+        var response = await browser.PostFormAsync("hub/login", "hub/login",
             ("username", name), ("password", Password), ("next", "/hub/token?from=login"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
@@ -88,9 +88,9 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_NextNotALocalPath_RedirectsToHome(string next)
     {
         var (name, _) = await Server.CreateUserAsync("nextbad", password: Password);
-        using var browser = NewBrowser(Server);
+        using var browser = Browser.New(Server);
 
-        var response = await PostFormAsync(browser, "hub/login", "hub/login", ("username", name), ("password", Password), ("next", next));
+        var response = await browser.PostFormAsync("hub/login", "hub/login", ("username", name), ("password", Password), ("next", next));
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         response.Headers.Location!.OriginalString.ShouldBe("/hub/home");
@@ -100,8 +100,8 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_UsernameInAnyCase_LogsInAndHomeShowsName()
     {
         var (name, _) = await Server.CreateUserAsync("home", password: Password);
-        using var browser = NewBrowser(Server);
-        (await PostFormAsync(browser, "hub/login", "hub/login", ("username", " " + name.ToUpperInvariant()), ("password", Password)))
+        using var browser = Browser.New(Server);
+        (await browser.PostFormAsync("hub/login", "hub/login", ("username", " " + name.ToUpperInvariant()), ("password", Password)))
             .StatusCode.ShouldBe(HttpStatusCode.Redirect);
 
         var response = await browser.GetAsync("hub/home");
@@ -119,7 +119,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     [InlineData("hub/token?x=1", "/hub/login?next=%2Fhub%2Ftoken%3Fx%3D1")]
     public async Task Pages_LoggedOut_RedirectToLoginWithNext(string page, string location)
     {
-        using var browser = NewBrowser(Server);
+        using var browser = Browser.New(Server);
 
         var response = await browser.GetAsync(page);
 
@@ -133,7 +133,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     [InlineData("hub/")]
     public async Task Root_LoggedOut_RedirectsToHome(string page)
     {
-        using var browser = NewBrowser(Server);
+        using var browser = Browser.New(Server);
 
         var response = await browser.GetAsync(page);
 
@@ -147,7 +147,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         var (name, _) = await Server.CreateUserAsync("page", password: Password);
         using var browser = await LoggedInAsync(name);
 
-        var created = await PostFormAsync(browser, "hub/token", "hub/token", ("note", "my laptop"), ("expires_in", "3600"), ("scopes", ""));
+        var created = await browser.PostFormAsync("hub/token", "hub/token", ("note", "my laptop"), ("expires_in", "3600"), ("scopes", ""));
 
         created.StatusCode.ShouldBe(HttpStatusCode.OK);
         var secret = NewToken().Match(await created.Content.ReadAsStringAsync()).Groups[1].Value;
@@ -179,7 +179,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         var (name, _) = await Server.CreateUserAsync("never", password: Password);
         using var browser = await LoggedInAsync(name);
 
-        (await PostFormAsync(browser, "hub/token", "hub/token", ("note", ""), ("expires_in", ""))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await browser.PostFormAsync("hub/token", "hub/token", ("note", ""), ("expires_in", ""))).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var row = Row(await browser.GetStringAsync("hub/token"), "Requested via token page");
         row.ShouldNotBeNull();
@@ -193,13 +193,13 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var (name, _) = await Server.CreateUserAsync("revoke", password: Password);
         using var browser = await LoggedInAsync(name);
-        var created = await PostFormAsync(browser, "hub/token", "hub/token", ("note", "to revoke"), ("expires_in", "3600"));
+        var created = await browser.PostFormAsync("hub/token", "hub/token", ("note", "to revoke"), ("expires_in", "3600"));
         var secret = NewToken().Match(await created.Content.ReadAsStringAsync()).Groups[1].Value;
         using var api = Server.Client(secret);
         (await api.GetAsync("hub/api/user")).StatusCode.ShouldBe(HttpStatusCode.OK); // now cached as valid
         var id = Row(await browser.GetStringAsync("hub/token"), "to revoke")!.Groups["id"].Value;
 
-        var revoked = await PostFormAsync(browser, "hub/token", $"hub/token/{id}/revoke");
+        var revoked = await browser.PostFormAsync("hub/token", $"hub/token/{id}/revoke");
 
         revoked.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         revoked.Headers.Location!.OriginalString.ShouldBe("/hub/token");
@@ -212,13 +212,13 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     {
         var (name, _) = await Server.CreateUserAsync("csrf", password: Password);
         using var browser = await LoggedInAsync(name);
-        var created = await PostFormAsync(browser, "hub/token", "hub/token", ("note", "keep me"), ("expires_in", "3600"));
+        var created = await browser.PostFormAsync("hub/token", "hub/token", ("note", "keep me"), ("expires_in", "3600"));
         var secret = NewToken().Match(await created.Content.ReadAsStringAsync()).Groups[1].Value;
         var id = Row(await browser.GetStringAsync("hub/token"), "keep me")!.Groups["id"].Value;
 
         // What a cross-site form could send: no body at all, or a form without the antiforgery field.
         var empty = await browser.PostAsync($"hub/token/{id}/revoke", null);
-        var noField = await browser.PostAsync($"hub/token/{id}/revoke", Form(("x", "y")));
+        var noField = await browser.PostAsync($"hub/token/{id}/revoke", Browser.Form(("x", "y")));
         var json = await browser.PostAsync($"hub/token/{id}/revoke", new StringContent("{}", Encoding.UTF8, "application/json"));
 
         empty.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
@@ -234,7 +234,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         var (name, _) = await Server.CreateUserAsync("csrf2", password: Password);
         using var browser = await LoggedInAsync(name);
 
-        var response = await browser.PostAsync("hub/token", Form(("note", "sneaky"), ("expires_in", "")));
+        var response = await browser.PostAsync("hub/token", Browser.Form(("note", "sneaky"), ("expires_in", "")));
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         Row(await browser.GetStringAsync("hub/token"), "sneaky").ShouldBeNull();
@@ -246,7 +246,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         var (name, _) = await Server.CreateUserAsync("scopes", password: Password);
         using var browser = await LoggedInAsync(name);
 
-        var response = await PostFormAsync(browser, "hub/token", "hub/token", ("note", "too much"), ("expires_in", ""), ("scopes", "admin:users"));
+        var response = await browser.PostFormAsync("hub/token", "hub/token", ("note", "too much"), ("expires_in", ""), ("scopes", "admin:users"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         var html = await response.Content.ReadAsStringAsync();
@@ -263,7 +263,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
         var (name, _) = await Server.CreateUserAsync("narrow", password: Password);
         using var browser = await LoggedInAsync(name);
 
-        var response = await PostFormAsync(browser, "hub/token", "hub/token", ("note", "narrow"), ("expires_in", ""),
+        var response = await browser.PostFormAsync("hub/token", "hub/token", ("note", "narrow"), ("expires_in", ""),
             ("scopes", "read:users:name!user access:services!service=kbatch"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -284,7 +284,7 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
             ? new[] { ("note", "x"), ("expires_in", value) }
             : new[] { ("note", "x"), ("expires_in", ""), ("scopes", value) };
 
-        var response = await PostFormAsync(browser, "hub/token", "hub/token", fields);
+        var response = await browser.PostFormAsync("hub/token", "hub/token", fields);
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldContain($"<p class=\"error\">{message ?? "Choose one of the offered expiry times."}</p>");
@@ -356,11 +356,11 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     public async Task Login_MoreAttemptsThanAllowedPerMinute_Returns429()
     {
         await using var server = await OrreryTestServer.StartAsync(new Dictionary<string, string?> { ["Orrery:Hub:LoginAttemptsPerMinute"] = "3" });
-        using var browser = NewBrowser(server);
+        using var browser = Browser.New(server);
         var statuses = new List<HttpStatusCode>();
 
         for (var attempt = 0; attempt < 4; attempt++)
-            statuses.Add((await PostFormAsync(browser, "hub/login", "hub/login", ("username", "nobody"), ("password", "wrong-password"))).StatusCode);
+            statuses.Add((await browser.PostFormAsync("hub/login", "hub/login", ("username", "nobody"), ("password", "wrong-password"))).StatusCode);
 
         statuses.ShouldBe([HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.TooManyRequests]);
         // Only the login posts are limited; the page itself still shows.
@@ -369,21 +369,10 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
 
     // ---- a browser -----------------------------------------------------------------------------------------
 
-    private static HttpClient NewBrowser(OrreryTestServer server) => NewBrowser(server, out _);
-
-    private static HttpClient NewBrowser(OrreryTestServer server, out CookieContainer cookies)
-    {
-        cookies = new CookieContainer();
-        return new HttpClient(new HttpClientHandler { CookieContainer = cookies, UseCookies = true, AllowAutoRedirect = false })
-        {
-            BaseAddress = server.BaseAddress,
-        };
-    }
-
     private async Task<HttpClient> LoggedInAsync(string name)
     {
-        var browser = NewBrowser(Server);
-        var response = await PostFormAsync(browser, "hub/login", "hub/login", ("username", name), ("password", Password));
+        var browser = Browser.New(Server);
+        var response = await browser.PostFormAsync("hub/login", "hub/login", ("username", name), ("password", Password));
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         return browser;
     }
@@ -391,18 +380,6 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
     private bool HasLoginCookie(CookieContainer cookies) => cookies.GetCookies(Server.BaseAddress).Any(c => c.Name == LoginCookie);
 
     private string SameOrigin(string path) => new Uri(Server.BaseAddress, path).ToString();
-
-    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
-        new(fields.Select(f => KeyValuePair.Create(f.Name, f.Value)));
-
-    /// <summary>Loads <paramref name="page"/> for its form's antiforgery token, then posts the fields with it to <paramref name="action"/>.</summary>
-    private static async Task<HttpResponseMessage> PostFormAsync(HttpClient browser, string page, string action, params (string Name, string Value)[] fields)
-    {
-        var match = AntiforgeryField().Match(await browser.GetStringAsync(page));
-        match.Success.ShouldBeTrue($"no antiforgery field on {page}");
-        var token = (WebUtility.HtmlDecode(match.Groups[1].Value), WebUtility.HtmlDecode(match.Groups[2].Value));
-        return await browser.PostAsync(action, Form([token, .. fields]));
-    }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient browser, HttpMethod method, string path, string? referer, HttpContent? content = null)
     {
@@ -415,9 +392,6 @@ public partial class PagesTests(ServerFixture fixture) : IClassFixture<ServerFix
 
     /// <summary>The token list's row for the token with this note (users made by the harness also have an API token).</summary>
     private static Match? Row(string html, string note) => TokenRow().Matches(html).FirstOrDefault(m => m.Groups["note"].Value == note);
-
-    [GeneratedRegex("<input type=\"hidden\" name=\"(__RequestVerificationToken)\" value=\"([^\"]*)\">")]
-    private static partial Regex AntiforgeryField();
 
     [GeneratedRegex("<p class=\"secret\" id=\"new-token\">([^<]*)</p>")]
     private static partial Regex NewToken();
