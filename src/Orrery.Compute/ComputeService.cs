@@ -14,7 +14,9 @@ namespace Orrery.Compute;
 /// </summary>
 public sealed class ComputeService(OrreryDb db, ComputeReconciler reconciler, ComputeBackends backends, TimeProvider time)
 {
-    public async Task<ComputeResource> RequestAsync(ResourceKind kind, long ownerId, string name, LaunchSpec spec, string backend, CancellationToken cancellationToken)
+    /// <param name="parent">What the resource belongs to (a cluster's name for its scheduler and workers), or null.</param>
+    public async Task<ComputeResource> RequestAsync(ResourceKind kind, long ownerId, string name, LaunchSpec spec, string backend,
+        string? parent, CancellationToken cancellationToken)
     {
         if (backends.Find(backend) is null)
             throw new ArgumentException($"Unknown compute backend '{backend}'; known: {string.Join(", ", backends.Names)}.", nameof(backend));
@@ -24,6 +26,7 @@ public sealed class ComputeService(OrreryDb db, ComputeReconciler reconciler, Co
             Kind = kind,
             OwnerId = ownerId,
             Name = name,
+            Parent = parent,
             State = ResourceState.Pending,
             Backend = backend,
             SpecJson = LaunchSpecJson.Write(spec),

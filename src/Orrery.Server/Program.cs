@@ -1,3 +1,4 @@
+using Orrery.Gateway;
 using Orrery.Hub;
 
 namespace Orrery.Server;
@@ -9,13 +10,16 @@ public static class Program
     /// <summary>The whole server, in order. Tests build it the same way, on a free port.</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json is found next to the program, whatever the working directory.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddOrreryServer();   // settings, data directory, storage, compute backends, limits, errors
         builder.AddHubModule();      // users, login, tokens, JupyterHub REST API
+        builder.AddGatewayModule();  // Dask clusters: dask-gateway API, cluster reconciler, dashboard proxy
 
         var app = builder.Build();
         app.UseOrreryServer();
         app.MapHubModule();
+        app.MapGatewayModule();
         return app;
     }
 }

@@ -10,6 +10,7 @@ public sealed class OrreryDb(DbContextOptions<OrreryDb> options) : DbContext(opt
     public DbSet<Group> Groups => Set<Group>();
     public DbSet<ApiToken> Tokens => Set<ApiToken>();
     public DbSet<ComputeResource> Resources => Set<ComputeResource>();
+    public DbSet<DaskCluster> Clusters => Set<DaskCluster>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -41,11 +42,22 @@ public sealed class OrreryDb(DbContextOptions<OrreryDb> options) : DbContext(opt
         {
             resource.HasIndex(r => r.State);
             resource.HasIndex(r => new { r.OwnerId, r.Kind });
+            resource.HasIndex(r => r.Parent);
             resource.Property(r => r.Kind).HasConversion<string>().HasMaxLength(32);
             resource.Property(r => r.State).HasConversion<string>().HasMaxLength(32);
             resource.HasOne(r => r.Owner).WithMany().HasForeignKey(r => r.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
+        ConfigureClusters(model);
     }
+
+    private static void ConfigureClusters(ModelBuilder model) => model.Entity<DaskCluster>(cluster =>
+    {
+        cluster.HasKey(c => c.Name);
+        cluster.Property(c => c.Name).HasMaxLength(64);
+        cluster.HasIndex(c => new { c.OwnerId, c.State });
+        cluster.Property(c => c.State).HasConversion<string>().HasMaxLength(32);
+        cluster.HasOne(c => c.Owner).WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Cascade);
+    });
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
         v => v.ToUniversalTime(), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));

@@ -14,6 +14,8 @@ public sealed class ComputeResource
     public long OwnerId { get; set; }
     public User? Owner { get; set; }
     public string Name { get; set; } = "";
+    /// <summary>What this resource belongs to, e.g. the cluster of a scheduler or worker; null for standalone ones.</summary>
+    public string? Parent { get; set; }
     public ResourceState State { get; set; }
     /// <summary>Desired state: set when a stop was asked for; the reconciler converges.</summary>
     public bool StopRequested { get; set; }

@@ -86,7 +86,7 @@ public class ComputeReconcilerTests
         var admin = await db.Users.FirstAsync(u => u.Name == "admin");
         var id = ComputeService.NewId(ResourceKind.Process);
         var spec = new LaunchSpec(id, command, new Dictionary<string, string>(), workingDirectory);
-        await scope.ServiceProvider.GetRequiredService<ComputeService>().RequestAsync(ResourceKind.Process, admin.Id, "test", spec, "local", default);
+        await scope.ServiceProvider.GetRequiredService<ComputeService>().RequestAsync(ResourceKind.Process, admin.Id, "test", spec, "local", null, default);
         return id;
     }
 

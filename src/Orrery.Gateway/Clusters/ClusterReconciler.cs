@@ -1,0 +1,61 @@
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orrery.Core.Lifecycle;
+using Orrery.Storage;
+using Orrery.Storage.Entities;
+
+namespace Orrery.Gateway.Clusters;
+
+/// <summary>
+/// Drives every unfinished cluster towards what its row asks for: start the scheduler, publish its routes and
+/// report RUNNING, keep the worker count at the target (scale, adapt, replace dead workers), stop everything on
+/// request or failure. It is the only code that acts on a cluster's processes, and it handles one cluster at a
+/// time, so scale, adapt ticks, worker deaths and stop of a cluster are serialised by construction. Everything
+/// it needs is in the database, so after a restart it re-attaches: routes come back, adapt resumes.
+/// </summary>
+public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignals signals, TimeProvider time,
+    IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger) : BackgroundService
+{
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await PassAsync(stoppingToken);
+            await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.Value.ReconcileInterval, time, stoppingToken));
+            _wake.Reader.TryRead(out _);
+        }
+    }
+
+    private async Task PassAsync(CancellationToken cancellationToken)
+    {
+        List<string> names;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
+            names = await db.Clusters.Where(c => c.State != ResourceState.Stopped && c.State != ResourceState.Failed)
+                .Select(c => c.Name).ToListAsync(cancellationToken);
+        }
+        foreach (var name in names)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var driver = scope.ServiceProvider.GetRequiredService<ClusterDriver>();
+                if (await driver.ConvergeAsync(name, cancellationToken))
+                    signals.Pulse(name);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.ClusterPassFailed(name, ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Orrery.Gateway.Clusters;
+
+/// <summary>What the validated options mean for the processes: worker size, environment, idle timeout.</summary>
+public sealed record ClusterSettings(double WorkerCores, int WorkerThreads, long WorkerMemory, string Image,
+    IReadOnlyDictionary<string, string> Environment, double IdleTimeoutSeconds)
+{
+    private const long GiB = 1024L * 1024 * 1024;
+
+    public static ClusterSettings From(JsonObject options)
+    {
+        double Number(string field, double fallback) =>
+            options[field] is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : fallback;
+        var cores = Number("worker_cores", 1);
+        var environment = options["environment"] is JsonObject map
+            ? map.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "")
+            : new Dictionary<string, string>();
+        return new ClusterSettings(
+            cores,
+            (int)Math.Max(1, Number("worker_threads", Math.Max(1, Math.Floor(cores)))),
+            (long)(Number("worker_memory", 1) * GiB),
+            options["image"] is JsonValue image && image.GetValueKind() == JsonValueKind.String ? image.GetValue<string>() : "",
+            environment,
+            Number("idle_timeout", 0));
+    }
+}

@@ -1,0 +1,110 @@
+"""A small client for Orrery's dask-gateway API and its SNI scheduler proxy, for the project's own tests.
+
+The real `dask_gateway` client is not packaged in Debian, so this speaks the same wire protocol itself:
+HTTP with an Orrery token, and a distributed `Security` that opens TLS with SNI `daskgateway-<name>`,
+trusting only the cluster's certificate and presenting it as the client certificate.
+"""
+import json
+import os
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from distributed.security import Security
+
+
+class GatewayError(Exception):
+    def __init__(self, status, message):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Gateway:
+    def __init__(self, address, token):
+        self.address = address.rstrip("/")
+        self.token = token
+
+    def request(self, method, path, body=None, auth=True):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.address + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if auth:
+            request.add_header("Authorization", f"jupyterhub {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw else None), response.headers
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                message = json.loads(raw)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = raw.decode(errors="replace")
+            raise GatewayError(error.code, message) from None
+
+    def options(self):
+        return self.request("GET", "/api/v1/options")[1]["cluster_options"]
+
+    def create(self, **options):
+        return self.request("POST", "/api/v1/clusters/", {"cluster_options": options})[1]["name"]
+
+    def report(self, name, wait=False):
+        return self.request("GET", f"/api/v1/clusters/{name}" + ("?wait" if wait else ""))[1]
+
+    def wait_running(self, name, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            report = self.report(name, wait=True)
+            if report["status"] == "RUNNING":
+                return report
+            if report["status"] in ("FAILED", "STOPPED"):
+                raise GatewayError(409, f"cluster {name} is {report['status']}")
+            time.sleep(0.5)
+        raise TimeoutError(f"cluster {name} not running after {timeout} s")
+
+    def scale(self, name, count):
+        return self.request("POST", f"/api/v1/clusters/{name}/scale", {"count": count})[1]
+
+    def adapt(self, name, minimum=None, maximum=None, active=True):
+        body = {"minimum": minimum, "maximum": maximum, "active": active}
+        return self.request("POST", f"/api/v1/clusters/{name}/adapt", body)[1]
+
+    def stop(self, name):
+        return self.request("DELETE", f"/api/v1/clusters/{name}")[0]
+
+    def list(self, status=None):
+        query = f"?status={status}" if status else ""
+        return self.request("GET", f"/api/v1/clusters/{query}")[1]
+
+
+class SniSecurity(Security):
+    """TLS to the scheduler through the proxy: the cluster cert is CA, client cert and key; SNI names the cluster."""
+
+    def __init__(self, cert_pem, key_pem, cluster_name):
+        self._dir = tempfile.mkdtemp(prefix="orrery-tls-")
+        cert = os.path.join(self._dir, "dask.crt")
+        key = os.path.join(self._dir, "dask.pem")
+        with open(cert, "w") as f:
+            f.write(cert_pem)
+        with open(key, "w") as f:
+            f.write(key_pem)
+        super().__init__(tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+        self._sni = "daskgateway-" + cluster_name
+
+    def get_connection_args(self, role):
+        args = super().get_connection_args(role)
+        context = args["ssl_context"]
+        context.check_hostname = False  # upstream's client does not compare the SAN with the SNI either
+        args["server_hostname"] = self._sni
+        return args
+
+
+def scheduler_address(gateway_address):
+    """tls://host:port of Orrery's public port: scheduler traffic shares it with HTTP."""
+    from urllib.parse import urlparse
+
+    url = urlparse(gateway_address)
+    return f"tls://{url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)}"
