@@ -7,6 +7,7 @@ using Orrery.Core.Configuration;
 using Orrery.Gateway.Api;
 using Orrery.Gateway.Clusters;
 using Orrery.Gateway.Proxy;
+using Orrery.Hub.Pages;
 
 namespace Orrery.Gateway;
 
@@ -44,7 +45,9 @@ public static class GatewayModule
         var open = app.MapGroup(prefix);
         var api = app.MapGroup(prefix).AddEndpointFilter<GatewayAuthFilter>();
         ClustersApi.Map(open, api);
+        ClustersPage.Map(open);
         DashboardProxy.Map(open);
+        app.Services.GetRequiredService<HubNavigation>().Add("Clusters", prefix + "/");
         return app;
     }
 }

@@ -28,6 +28,7 @@ public static class HubModule
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddScoped<AccountService>();
+        services.AddSingleton<HubNavigation>();
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<ActivityFlusher>();
 

@@ -15,8 +15,9 @@ public static class Page
     public static IResult Render(HttpContext context, string title, string body, string? user = null, int status = 200)
     {
         var hub = context.RequestServices.GetRequiredService<IOptions<OrreryOptions>>().Value.HubPrefix;
+        var links = string.Concat(context.RequestServices.GetRequiredService<HubNavigation>().Links.Select(l => $""" <a href="{E(l.Path)}">{E(l.Label)}</a>"""));
         var nav = user is null ? "" : $"""
-            <nav><a href="{hub}home">Home</a> <a href="{hub}token">Token</a>
+            <nav><a href="{hub}home">Home</a> <a href="{hub}token">Token</a>{links}
             <span class="who">{E(user)}</span> <a href="{hub}logout">Logout</a></nav>
             """;
         var html = $$"""

@@ -25,9 +25,10 @@ public class ClusterLifecycleTests(ClusterLifecycleTests.FastServer fixture) : I
     }
 
     [Fact]
-    public async Task SchedulerDies_ClusterFailedWithLastLogLines()
+    public async Task SchedulerDies_ClusterFailedWithLastLogLines_ShownOnClustersPage()
     {
-        var name = await CreateRunningAsync(new { worker_memory = 0.25 });
+        var (user, token) = await Server.CreateUserAsync("crash", password: "crash-password");
+        var name = await CreateRunningAsync(new { worker_memory = 0.25 }, token);
         await KillAsync(await ResourcesAsync(name, ResourceKind.Scheduler));
         await Eventually.TrueAsync(async () => (await ClusterAsync(name)).State == ResourceState.Failed, seconds: 60);
         var reason = (await ClusterAsync(name)).Reason!;
@@ -35,6 +36,12 @@ public class ClusterLifecycleTests(ClusterLifecycleTests.FastServer fixture) : I
         reason.ShouldContain("Last log lines");
         reason.ShouldContain("Scheduler at"); // a line from distributed's own log
         await NoLiveProcessesAsync(name);
+
+        using var browser = await Browser.LoggedInAsync(Server, user, "crash-password");
+        var page = await browser.GetStringAsync("services/dask-gateway/");
+        page.ShouldContain(name);
+        page.ShouldContain("FAILED");
+        page.ShouldContain("The scheduler exited");
     }
 
     [Fact]
@@ -59,9 +66,9 @@ public class ClusterLifecycleTests(ClusterLifecycleTests.FastServer fixture) : I
         }
     }
 
-    private async Task<string> CreateRunningAsync(object options)
+    private async Task<string> CreateRunningAsync(object options, string? token = null)
     {
-        using var client = Server.AdminClient();
+        using var client = token is null ? Server.AdminClient() : Server.Client(token);
         var created = await client.PostAsJsonAsync("services/dask-gateway/api/v1/clusters/", new { cluster_options = options });
         created.EnsureSuccessStatusCode();
         var name = (await created.JsonAsync()).GetProperty("name").GetString()!;
