@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orrery.Backends.Local;
 using Orrery.Compute;
 using Orrery.Core.Configuration;
+using Orrery.Gateway.Proxy;
 using Orrery.Storage;
 
 namespace Orrery.Server;
@@ -34,7 +35,13 @@ internal static class ServerSetup
         services.AddLocalBackend();
         services.AddCompute();
         services.PostConfigure<LocalBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "run") : o.StateDir);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes);
+        services.AddSingleton<ClusterRoutes>();
+        services.AddOptions<SniProxyOptions>().BindConfiguration(SniProxyOptions.SectionName);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes;
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseDaskSniProxy());
+        });
         services.AddProblemDetails();
         services.AddHostedService<StartupBanner>();
         return builder;

@@ -16,6 +16,7 @@ public class DependencyRuleTests
         { "Orrery.Backends.Local", ["Orrery.Core"] },
         { "Orrery.Compute", ["Orrery.Core", "Orrery.Storage"] },
         { "Orrery.Hub", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute"] },
+        { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
     };
 
     [Theory]
