@@ -208,9 +208,9 @@ public static class ClustersApi
     {
         if (raw.Length == 0)
             return ["PENDING", "RUNNING"];
-        var names = raw.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToUpperInvariant()).ToList();
-        var bad = names.FirstOrDefault(n => !ClusterReport.StatusNames.Contains(n));
-        return bad is null ? names.ToHashSet() : throw new GatewayApiException(422, $"'{bad}' is not a valid ClusterStatus");
+        var names = raw.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        var bad = names.FirstOrDefault(n => !ClusterReport.StatusNames.Contains(n.ToUpperInvariant()));
+        return bad is null ? names.Select(n => n.ToUpperInvariant()).ToHashSet() : throw new GatewayApiException(422, $"'{bad}' is not a valid ClusterStatus");
     }
 
     /// <summary>Upstream reads `?wait` with no value as true, numbers as numbers, anything else as false.</summary>

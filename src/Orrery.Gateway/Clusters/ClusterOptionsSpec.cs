@@ -85,7 +85,8 @@ public sealed class ClusterOptionsSpec
     public (JsonObject? Options, string? Error) Validate(JsonObject? requested)
     {
         requested ??= [];
-        var unknown = requested.Select(p => p.Key).Where(k => _fields.All(f => f.Field.Field != k)).ToList();
+        // Sorted, as upstream lists them.
+        var unknown = requested.Select(p => p.Key).Where(k => _fields.All(f => f.Field.Field != k)).Order(StringComparer.Ordinal).ToList();
         if (unknown.Count > 0)
             return (null, $"Unknown fields [{string.Join(", ", unknown.Select(u => $"'{u}'"))}]");
         var result = new JsonObject();
@@ -148,13 +149,21 @@ public sealed class ClusterOptionsSpec
             throw new InvalidOperationException($"Orrery:Gateway:ClusterOptions: field '{field.Field}' has unknown type '{field.Type}'.");
         if (!Clusters.FieldNames.IsValid(field.Field))
             throw new InvalidOperationException($"Orrery:Gateway:ClusterOptions: field name '{field.Field}' must be lowercase snake_case.");
-        JsonNode? value = field.Type switch
+        JsonNode? value;
+        try
         {
-            "string" => JsonValue.Create(field.Default ?? ""),
-            "select" => JsonValue.Create(field.Default ?? field.Options.FirstOrDefault() ?? ""),
-            "mapping" => JsonNode.Parse(string.IsNullOrEmpty(field.Default) ? "{}" : field.Default),
-            _ => field.Default is null ? null : JsonNode.Parse(field.Default),
-        };
+            value = field.Type switch
+            {
+                "string" => JsonValue.Create(field.Default ?? ""),
+                "select" => JsonValue.Create(field.Default ?? field.Options.FirstOrDefault() ?? ""),
+                "mapping" => JsonNode.Parse(string.IsNullOrEmpty(field.Default) ? "{}" : field.Default),
+                _ => field.Default is null ? null : JsonNode.Parse(field.Default),
+            };
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"Orrery:Gateway:ClusterOptions: field '{field.Field}' has a default that is not a valid {field.Type}: {e.Message}", e);
+        }
         if (Check(field, value) is { } error)
             throw new InvalidOperationException($"Orrery:Gateway:ClusterOptions: bad default: {error}.");
         return value;
