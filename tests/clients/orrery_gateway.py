@@ -6,13 +6,22 @@ trusting only the cluster's certificate and presenting it as the client certific
 """
 import json
 import os
-import ssl
+import shutil
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 
 from distributed.security import Security
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 3xx itself is the answer
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
 
 
 class GatewayError(Exception):
@@ -23,11 +32,13 @@ class GatewayError(Exception):
 
 
 class Gateway:
-    def __init__(self, address, token):
+    def __init__(self, address, token, user=None):
         self.address = address.rstrip("/")
         self.token = token
+        self.user = user
 
     def request(self, method, path, body=None, auth=True):
+        """JSON in, JSON out; an error status raises GatewayError with the `error` message of the body."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.address + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -44,6 +55,16 @@ class Gateway:
             except (ValueError, KeyError, TypeError):
                 message = raw.decode(errors="replace")
             raise GatewayError(error.code, message) from None
+
+    def http(self, method, path, headers=None, timeout=60):
+        """Any request, never raising on a status nor following redirects: (status, body bytes, headers).
+        No credentials unless given in `headers`."""
+        request = urllib.request.Request(self.address + path, method=method, headers=headers or {})
+        try:
+            with _NO_REDIRECTS.open(request, timeout=timeout) as response:
+                return response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers
 
     def options(self):
         return self.request("GET", "/api/v1/options")[1]["cluster_options"]
@@ -65,6 +86,25 @@ class Gateway:
             time.sleep(0.5)
         raise TimeoutError(f"cluster {name} not running after {timeout} s")
 
+    def wait_status(self, name, statuses=("STOPPED", "FAILED"), timeout=60):
+        """Polls the report until its status is one of `statuses`; returns it, or raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            report = self.report(name)
+            if report["status"] in statuses:
+                return report
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cluster {name} still {report['status']} after {timeout} s, wanted {statuses}")
+            time.sleep(0.25)
+
+    def connect(self, name, report=None, timeout=30):
+        """A distributed.Client on the RUNNING cluster, through the SNI proxy on the gateway's own port."""
+        from distributed import Client
+
+        report = report or self.report(name)
+        security = SniSecurity(report["tls_cert"], report["tls_key"], name)
+        return Client(scheduler_address(self.address), security=security, timeout=timeout)
+
     def scale(self, name, count):
         return self.request("POST", f"/api/v1/clusters/{name}/scale", {"count": count})[1]
 
@@ -85,6 +125,7 @@ class SniSecurity(Security):
 
     def __init__(self, cert_pem, key_pem, cluster_name):
         self._dir = tempfile.mkdtemp(prefix="orrery-tls-")
+        weakref.finalize(self, shutil.rmtree, self._dir, True)  # the files are read on every connection, so kept until then
         cert = os.path.join(self._dir, "dask.crt")
         key = os.path.join(self._dir, "dask.pem")
         with open(cert, "w") as f:
