@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs the whole test suite: unit tests, functional tests on the real server,
-# and the storage tests against both SQLite and a private PostgreSQL started here (stopped at exit).
+# the storage tests against both SQLite and a private PostgreSQL started here (stopped at exit), and the
+# Python client tests (real dask through Orrery's dask-gateway API and SNI proxy).
 # Exits non-zero when any test fails; the last line reads "N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,10 @@ export ORRERY_TEST_POSTGRES
 dotnet build Orrery.slnx -v quiet -nologo -clp:ErrorsOnly
 status=0
 dotnet test Orrery.slnx --no-build -nologo 2>&1 | tee "$work/test.log" || status=$?
+ORRERY_SKIP_BUILD=1 scripts/test-clients.sh 2>&1 | tee "$work/clients.log" || status=$?
 
-# One plain summary line over every test assembly.
+# One plain summary line over every test assembly and pytest.
 awk '/^(Passed!|Failed!)/ { for (i = 1; i <= NF; i++) { if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
-     END { gsub(",", "", p); printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$work/test.log"
+     /^[0-9]+ (passed|failed)/ || / passed in | failed in / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^(skipped|xfailed)/) s += $i } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$work/test.log" "$work/clients.log"
 exit $status
