@@ -4,8 +4,25 @@ using Orrery.Storage.Entities;
 
 namespace Orrery.Storage;
 
-public sealed class OrreryDb(DbContextOptions<OrreryDb> options) : DbContext(options)
+/// <summary>
+/// The database, as every caller injects it. At run time it is always one of the provider subclasses,
+/// <see cref="SqliteOrreryDb"/> or <see cref="PostgresOrreryDb"/>: they add nothing but a type of their own, so that
+/// each provider has its own migrations (Migrations/Sqlite, Migrations/Postgres). A plain <see cref="OrreryDb"/>
+/// works on an existing database but has no migrations.
+/// </summary>
+public class OrreryDb : DbContext
 {
+    public OrreryDb(DbContextOptions<OrreryDb> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>For the provider subclasses, whose options are typed by their own class.</summary>
+    protected OrreryDb(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<User> Users => Set<User>();
     public DbSet<Group> Groups => Set<Group>();
     public DbSet<ApiToken> Tokens => Set<ApiToken>();

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Orrery.Storage;
 
-/// <summary>Creates the schema before anything else starts (registered first, so it runs first).</summary>
+/// <summary>Migrates the schema before anything else starts (registered first, so it runs first).</summary>
 public sealed class StorageInitializer(IServiceScopeFactory scopes) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
