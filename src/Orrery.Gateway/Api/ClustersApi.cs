@@ -227,18 +227,39 @@ public static class ClustersApi
 
     private static async Task<JsonObject> ReadObjectAsync(HttpRequest request)
     {
+        JsonNode? node;
         try
         {
-            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
-            return node as JsonObject ?? throw new GatewayApiException(422, "Request body must be a JSON object");
+            node = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            // JsonNode defers some checks until values are read (duplicate keys, lone surrogates): read everything once now.
+            Touch(node);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             throw new GatewayApiException(422, "Request body must be valid JSON");
         }
         catch (BadHttpRequestException e)
         {
             throw new GatewayApiException(e.StatusCode, e.Message);
+        }
+        return node as JsonObject ?? throw new GatewayApiException(422, "Request body must be a JSON object");
+    }
+
+    private static void Touch(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject map:
+                foreach (var (_, value) in map)
+                    Touch(value);
+                break;
+            case JsonArray list:
+                foreach (var item in list)
+                    Touch(item);
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                _ = value.GetValue<string>();
+                break;
         }
     }
 
