@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Orrery.Hub.Api;
 
 namespace Orrery.Gateway.Clusters;
 
@@ -180,15 +181,4 @@ public sealed class ClusterOptionsSpec
 internal static class FieldNames
 {
     public static bool IsValid(string name) => name.Length > 0 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && char.IsLetter(name[0]);
-}
-
-internal static class JsonWriterExtensions
-{
-    public static void WriteStrings(this Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var value in values)
-            w.WriteStringValue(value);
-        w.WriteEndArray();
-    }
 }
