@@ -5,7 +5,7 @@ namespace Orrery.Hub;
 /// <summary>Hub log messages; event ids 1000–1099. Tokens are logged by id, never by value.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Warning, "Created admin user {User}. Password: {Password}  (shown once; change it after logging in)")]
+    [LoggerMessage(1000, LogLevel.Warning, "Created admin user {User}. Password: {Password}  (shown once; an admin can set another with PATCH hub/api/users/{User} and a \"password\" field)")]
     public static partial void AdminCreated(this ILogger logger, string user, string password);
 
     [LoggerMessage(1001, LogLevel.Warning, "API token for {User} (id a{TokenId}): {Token}  (shown once)")]
