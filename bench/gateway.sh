@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Benchmark of the dask-gateway service (bench/gateway.py) against bare dask measured in the same run: create ->
+# RUNNING, scale(N) -> N workers, and the SNI proxy against direct TLS. Not a test: it prints figures.
+#
+#   bench/gateway.sh               # from anywhere; builds Release, runs ~5 minutes
+#
+# Knobs (environment): BENCH_REPS (5), BENCH_WORKERS (8), BENCH_PAYLOAD_MIB (128), BENCH_TRANSFERS (8),
+# BENCH_CALLS (2000), BENCH_CASES (clusters,proxy), BENCH_SKIP_BUILD (0), BENCH_RAW_DIR (unset: where to copy the
+# server log). Orrery__* and DOTNET_* variables reach the server, e.g. Orrery__Gateway__ReconcileInterval=00:00:00.200
+# to see what the poll interval costs.
+set -euo pipefail
+
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+PY=/usr/bin/python3   # Debian's, with python3-distributed; a pyenv python3 on PATH lacks it
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+for tool in curl dotnet openssl /usr/bin/dask "$PY"; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found (Debian: apt-get install -y python3-distributed openssl curl)" >&2; exit 1; }
+done
+"$PY" -c 'import distributed' 2>/dev/null || { echo "error: $PY cannot import distributed" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SERVER_PID=
+BENCH_PID=
+
+stop_pid() {   # stop_pid PID GRACE_TENTHS: TERM, wait, KILL
+    kill -0 "$1" 2>/dev/null || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# Processes whose command line names the temp dir: dask schedulers and workers (Orrery's and the baseline's) and
+# their wrapper shells. Orrery's outlive the server by design (they re-attach after a restart), so they are swept here.
+leftovers() {
+    local dir cmd
+    for dir in /proc/[0-9]*; do
+        [[ ${dir#/proc/} == "$$" ]] && continue
+        cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+        [[ $cmd == *"$WORK/"* ]] && echo "${dir#/proc/}"
+    done
+    return 0
+}
+
+cleanup() {
+    local status=$? pids
+    trap - EXIT INT TERM
+    [[ -n "$BENCH_PID" ]] && stop_pid "$BENCH_PID" 600   # it deletes its clusters and stops its processes itself
+    [[ -n "$SERVER_PID" ]] && stop_pid "$SERVER_PID" 100
+    pids=$(leftovers)
+    if [[ -n "$pids" ]]; then
+        echo "[bench] stopping leftover processes: $(echo $pids)" >&2
+        kill -TERM $pids 2>/dev/null || true
+        sleep 3
+        pids=$(leftovers)
+        [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null || true
+    fi
+    if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
+        mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { echo "[bench] $*" >&2; }
+
+# ---- build and start ------------------------------------------------------------------------------------------
+if [[ "$SKIP_BUILD" != 1 ]]; then
+    log "building src/Orrery.Server (Release)"
+    dotnet build -c Release src/Orrery.Server -nologo -v quiet >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+fi
+DLL=src/Orrery.Server/bin/Release/net10.0/Orrery.Server.dll
+[[ -f "$DLL" ]] || { echo "error: $DLL missing" >&2; exit 1; }
+
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+ADMIN_TOKEN=$("$PY" -c 'import secrets; print(secrets.token_hex(24))')
+ORIGIN="http://127.0.0.1:$PORT"
+mkdir -p "$WORK/data" "$WORK/bare"
+
+log "starting server on $ORIGIN (data in $WORK/data)"
+ORRERY_DATA_DIR="$WORK/data" ORRERY_ADMIN_TOKEN="$ADMIN_TOKEN" Logging__LogLevel__Default=Warning \
+    dotnet "$DLL" --urls "$ORIGIN" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+for i in $(seq 300); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "error: server exited during start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1
+    fi
+    curl -fsS -o /dev/null "$ORIGIN/hub/api" 2>/dev/null && break
+    [[ $i == 300 ]] && { echo "error: server did not answer $ORIGIN/hub/api within 30 s" >&2; cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+# ---- measure --------------------------------------------------------------------------------------------------
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average before measuring: $LOAD_BEFORE"
+# In the background so that a signal to this script reaches the trap at once (bash defers traps during a foreground job).
+BENCH_ADMIN_TOKEN="$ADMIN_TOKEN" "$PY" bench/gateway.py --url "$ORIGIN" --data-dir "$WORK/data" --work-dir "$WORK/bare" \
+    --server-pid "$SERVER_PID" \
+    --reps "${BENCH_REPS:-5}" --workers "${BENCH_WORKERS:-8}" --payload-mib "${BENCH_PAYLOAD_MIB:-128}" \
+    --transfers "${BENCH_TRANSFERS:-8}" --calls "${BENCH_CALLS:-2000}" --cases "${BENCH_CASES:-clusters,proxy}" &
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report ---------------------------------------------------------------------------------------------------
+cpu_model=$(lscpu 2>/dev/null | awk -F: '/^Model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }')
+[[ -n "$cpu_model" ]] || cpu_model=$(awk -F: '/^model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain -- src 2>/dev/null | grep -q . && echo " (src has uncommitted changes)" || true)
+settings=$(env | grep -E '^Orrery__' | sort | paste -sd ' ' - || true)
+
+echo
+echo "- Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "- Commit: $commit$dirty"
+echo "- Server settings from the environment: ${settings:-none (defaults: Orrery:Gateway:ReconcileInterval 1 s, Orrery:Compute:ReconcileInterval 2 s)}"
+echo "- CPU: $cpu_model; nproc: $(nproc); memory: $mem"
+echo "- Load average (/proc/loadavg; 1, 5, 15 min): before measuring $LOAD_BEFORE, after $LOAD_AFTER"
+echo "- .NET: $(dotnet --version 2>/dev/null || echo unknown); Python $("$PY" -c 'import platform; print(platform.python_version())'); distributed $("$PY" -c 'import distributed; print(distributed.__version__)'); $(openssl version | cut -d' ' -f1-2)"
