@@ -20,12 +20,12 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Returns whether the cluster's visible state changed (so waiters are woken).</summary>
-    public async Task<bool> ConvergeAsync(string name, CancellationToken cancellationToken)
+    /// <summary>Returns whether the cluster's visible state changed (so waiters are woken), and its state now.</summary>
+    public async Task<(bool Changed, ResourceState State)> ConvergeAsync(string name, CancellationToken cancellationToken)
     {
         var cluster = await db.Clusters.FirstOrDefaultAsync(c => c.Name == name, cancellationToken);
         if (cluster is null || ResourceLifecycle.IsTerminal(cluster.State))
-            return false;
+            return (false, cluster?.State ?? ResourceState.Stopped);
         var before = (cluster.State, cluster.StopRequested);
         var resources = await db.Resources.Where(r => r.Parent == name).ToListAsync(cancellationToken);
         var scheduler = resources.FirstOrDefault(r => r.Id == cluster.SchedulerResourceId);
@@ -44,7 +44,7 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
             await scaler.ConvergeAsync(cluster, resources.Where(r => r.Kind == ResourceKind.Worker).ToList(), cancellationToken);
         }
         await db.SaveChangesAsync(cancellationToken);
-        return before != (cluster.State, cluster.StopRequested);
+        return (before != (cluster.State, cluster.StopRequested), cluster.State);
     }
 
     private async Task LaunchSchedulerAsync(DaskCluster cluster, CancellationToken cancellationToken)

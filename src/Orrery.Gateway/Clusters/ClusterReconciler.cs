@@ -20,6 +20,9 @@ namespace Orrery.Gateway.Clusters;
 public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignals signals, TimeProvider time,
     IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger) : BackgroundService
 {
+    // While a scheduler is starting, its --scheduler-file is looked for this often, so RUNNING follows it closely.
+    private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -28,13 +31,15 @@ public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignal
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            await PassAsync(stoppingToken);
-            await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.Value.ReconcileInterval, time, stoppingToken));
+            var starting = await PassAsync(stoppingToken);
+            var interval = starting ? StartingPollInterval : options.Value.ReconcileInterval;
+            await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(interval, time, stoppingToken));
             _wake.Reader.TryRead(out _);
         }
     }
 
-    private async Task PassAsync(CancellationToken cancellationToken)
+    /// <summary>Reconciles every unfinished cluster; returns whether one is still starting.</summary>
+    private async Task<bool> PassAsync(CancellationToken cancellationToken)
     {
         List<string> names;
         await using (var scope = scopes.CreateAsyncScope())
@@ -43,19 +48,23 @@ public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignal
             names = await db.Clusters.Where(c => c.State != ResourceState.Stopped && c.State != ResourceState.Failed)
                 .Select(c => c.Name).ToListAsync(cancellationToken);
         }
+        var starting = false;
         foreach (var name in names)
         {
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var driver = scope.ServiceProvider.GetRequiredService<ClusterDriver>();
-                if (await driver.ConvergeAsync(name, cancellationToken))
+                var (changed, state) = await driver.ConvergeAsync(name, cancellationToken);
+                if (changed)
                     signals.Pulse(name);
+                starting |= state is ResourceState.Pending or ResourceState.Starting;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 logger.ClusterPassFailed(name, ex);
             }
         }
+        return starting;
     }
 }
