@@ -68,18 +68,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log() { echo "[bench] $*" >&2; }
+source bench/lib.sh
+log() { bench_log "$@"; }
 
 # ---- build and start ------------------------------------------------------------------------------------------
-if [[ "$SKIP_BUILD" != 1 ]]; then
-    log "building src/Orrery.Server (Release)"
-    dotnet build -c Release src/Orrery.Server -nologo -v quiet >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-fi
-DLL=src/Orrery.Server/bin/Release/net10.0/Orrery.Server.dll
-[[ -f "$DLL" ]] || { echo "error: $DLL missing" >&2; exit 1; }
-
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-ADMIN_TOKEN=$("$PY" -c 'import secrets; print(secrets.token_hex(24))')
+DLL=$(bench_build_server "$SKIP_BUILD" "$WORK/build.log")
+PORT=$(bench_free_port)
+ADMIN_TOKEN=$(bench_random_token)
 ORIGIN="http://127.0.0.1:$PORT"
 mkdir -p "$WORK/data" "$WORK/bare"
 
