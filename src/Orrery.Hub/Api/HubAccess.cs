@@ -12,7 +12,7 @@ public static class HubAccess
 {
     public static Task<UserSnapshot?> FindUserAsync(OrreryDb db, string name, CancellationToken cancellationToken) =>
         db.Users.AsNoTracking().Where(u => u.Name == name)
-            .Select(u => new UserSnapshot(u.Id, u.Name, u.Admin, u.Groups.OrderBy(g => g.Name).Select(g => g.Name).ToList(), u.Created, u.LastActivity))
+            .Select(UserSnapshot.FromUser)
             .FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>Loads user <paramref name="name"/> if the caller holds any of <paramref name="scopes"/> for them.</summary>

@@ -41,16 +41,24 @@ public static class HubResults
             writer.WriteStringValue(value);
         writer.WriteEndArray();
     }
+}
 
-    private sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) : IResult
+/// <summary>
+/// A JSON answer written straight to the response with <see cref="Utf8JsonWriter"/>, so compatibility APIs control
+/// every key; no writer means an empty body. Its status is visible to endpoint filters.
+/// </summary>
+public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter>? write) : IResult, IStatusCodeHttpResult
+{
+    public int? StatusCode => status;
+
+    public async Task ExecuteAsync(HttpContext context)
     {
-        public async Task ExecuteAsync(HttpContext context)
-        {
-            context.Response.StatusCode = status;
-            context.Response.ContentType = "application/json";
-            await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
-                write(writer);
-            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
-        }
+        context.Response.StatusCode = status;
+        if (write is null)
+            return;
+        context.Response.ContentType = "application/json";
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+            write(writer);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 }

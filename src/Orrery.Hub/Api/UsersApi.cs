@@ -56,7 +56,7 @@ public static class UsersApi
 
         var total = await users.CountAsync(context.RequestAborted);
         var page = await users.OrderBy(u => u.Id).Skip(offset).Take(limit)
-            .Select(u => new UserSnapshot(u.Id, u.Name, u.Admin, u.Groups.OrderBy(g => g.Name).Select(g => g.Name).ToList(), u.Created, u.LastActivity))
+            .Select(UserSnapshot.FromUser)
             .ToListAsync(context.RequestAborted);
 
         return HubResults.Json(w =>

@@ -1,8 +1,15 @@
+using System.Linq.Expressions;
+using Orrery.Storage.Entities;
+
 namespace Orrery.Hub.Auth;
 
 /// <summary>A user as the hub's caches hold it: identity, groups and the scopes its roles grant.</summary>
 public sealed record UserSnapshot(long Id, string Name, bool Admin, IReadOnlyList<string> Groups, DateTime Created, DateTime? LastActivity)
 {
+    /// <summary>The one database projection of a user into a snapshot (groups sorted by name).</summary>
+    public static readonly Expression<Func<User, UserSnapshot>> FromUser = u =>
+        new UserSnapshot(u.Id, u.Name, u.Admin, u.Groups.OrderBy(g => g.Name).Select(g => g.Name).ToList(), u.Created, u.LastActivity);
+
     private ScopeSet? _roleScopes;
 
     /// <summary>Everything the user's roles grant, expanded.</summary>

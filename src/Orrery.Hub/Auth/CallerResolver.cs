@@ -85,7 +85,7 @@ public sealed class CallerResolver(HubCache cache, ActivityTracker activity, Tim
 
     public static Task<UserSnapshot?> LoadUserAsync(OrreryDb db, long userId, CancellationToken cancellationToken) =>
         db.Users.AsNoTracking().Where(u => u.Id == userId)
-            .Select(u => new UserSnapshot(u.Id, u.Name, u.Admin, u.Groups.OrderBy(g => g.Name).Select(g => g.Name).ToList(), u.Created, u.LastActivity))
+            .Select(UserSnapshot.FromUser)
             .FirstOrDefaultAsync(cancellationToken);
 
     private static async Task<Caller?> LoadTokenAsync(byte[] hash, OrreryDb db, CancellationToken cancellationToken)
