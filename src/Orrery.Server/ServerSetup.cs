@@ -35,13 +35,8 @@ internal static class ServerSetup
         services.AddLocalBackend();
         services.AddCompute();
         services.PostConfigure<LocalBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "run") : o.StateDir);
-        services.AddSingleton<ClusterRoutes>();
-        services.AddOptions<SniProxyOptions>().BindConfiguration(SniProxyOptions.SectionName);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes;
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseDaskSniProxy());
-        });
+        services.AddDaskSniProxy();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes);
         services.AddProblemDetails();
         services.AddHostedService<StartupBanner>();
         return builder;
