@@ -28,6 +28,7 @@ public class OrreryDb : DbContext
     public DbSet<ApiToken> Tokens => Set<ApiToken>();
     public DbSet<ComputeResource> Resources => Set<ComputeResource>();
     public DbSet<DaskCluster> Clusters => Set<DaskCluster>();
+    public DbSet<UserServer> Servers => Set<UserServer>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -53,6 +54,8 @@ public class OrreryDb : DbContext
         model.Entity<ApiToken>(token =>
         {
             token.HasIndex(t => t.Hash).IsUnique();
+            token.HasIndex(t => t.ServerId);
+            token.HasOne<UserServer>().WithMany().HasForeignKey(t => t.ServerId).OnDelete(DeleteBehavior.Cascade);
             token.HasOne(t => t.User).WithMany(u => u.Tokens).HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
         });
         model.Entity<ComputeResource>(resource =>
@@ -65,6 +68,14 @@ public class OrreryDb : DbContext
             resource.HasOne(r => r.Owner).WithMany().HasForeignKey(r => r.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
         ConfigureClusters(model);
+        model.Entity<UserServer>(server =>
+        {
+            server.HasIndex(s => new { s.UserId, s.Name }).IsUnique();
+            server.HasIndex(s => s.State);
+            server.Property(s => s.Name).HasMaxLength(128);
+            server.Property(s => s.State).HasConversion<string>().HasMaxLength(32);
+            server.HasOne(s => s.User).WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
     }
 
     private static void ConfigureClusters(ModelBuilder model) => model.Entity<DaskCluster>(cluster =>
@@ -72,6 +83,7 @@ public class OrreryDb : DbContext
         cluster.HasKey(c => c.Name);
         cluster.Property(c => c.Name).HasMaxLength(64);
         cluster.HasIndex(c => new { c.OwnerId, c.State });
+        cluster.HasIndex(c => c.ServerId);
         cluster.Property(c => c.State).HasConversion<string>().HasMaxLength(32);
         cluster.HasOne(c => c.Owner).WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Cascade);
     });

@@ -16,4 +16,9 @@ public sealed class ApiToken
     /// <summary>Where the token came from: "api", "page", "env" (ORRERY_ADMIN_TOKEN), "bootstrap", ….</summary>
     public string Source { get; set; } = "api";
     public string? SessionId { get; set; }
+    /// <summary>
+    /// The personal server this token belongs to: its own token (Source "server") or one its OAuth client issued
+    /// (Source "oauth"). Such tokens are deleted when the server stops.
+    /// </summary>
+    public long? ServerId { get; set; }
 }

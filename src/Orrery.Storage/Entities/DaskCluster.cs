@@ -35,6 +35,10 @@ public sealed class DaskCluster
     public int WorkerStartFailures { get; set; }
     /// <summary>Why it failed or stopped, with the scheduler's last log lines when it died.</summary>
     public string? Reason { get; set; }
+    /// <summary>The personal server whose token created this cluster; stopping that server stops the cluster.</summary>
+    public long? ServerId { get; set; }
+    /// <summary>Set by the owner to keep the cluster running when its <see cref="ServerId"/> server stops.</summary>
+    public bool KeepRunning { get; set; }
     public DateTime Created { get; set; }
     public DateTime? Started { get; set; }
     public DateTime? Ended { get; set; }

@@ -66,6 +66,9 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("SessionId")
                         .HasColumnType("text");
 
@@ -80,6 +83,8 @@ namespace Orrery.Storage.Migrations.Postgres
 
                     b.HasIndex("Hash")
                         .IsUnique();
+
+                    b.HasIndex("ServerId");
 
                     b.HasIndex("UserId");
 
@@ -182,6 +187,9 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("KeepRunning")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("KeyPem")
                         .IsRequired()
                         .HasColumnType("text");
@@ -201,6 +209,9 @@ namespace Orrery.Storage.Migrations.Postgres
 
                     b.Property<string>("SchedulerResourceId")
                         .HasColumnType("text");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("bigint");
 
                     b.Property<DateTime?>("Started")
                         .HasColumnType("timestamp with time zone");
@@ -233,6 +244,8 @@ namespace Orrery.Storage.Migrations.Postgres
                         .HasColumnType("integer");
 
                     b.HasKey("Name");
+
+                    b.HasIndex("ServerId");
 
                     b.HasIndex("OwnerId", "State");
 
@@ -293,6 +306,74 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.ToTable("Users");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Address")
+                        .HasColumnType("text");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("Ended")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("LastActivity")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<string>("Profile")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("Ready")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text");
+
+                    b.Property<string>("ResourceId")
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("Started")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<bool>("StopRequested")
+                        .HasColumnType("boolean");
+
+                    b.Property<long?>("TokenId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UserOptionsJson")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("State");
+
+                    b.HasIndex("UserId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Servers");
+                });
+
             modelBuilder.Entity("GroupMembers", b =>
                 {
                     b.HasOne("Orrery.Storage.Entities.Group", null)
@@ -310,6 +391,11 @@ namespace Orrery.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Orrery.Storage.Entities.ApiToken", b =>
                 {
+                    b.HasOne("Orrery.Storage.Entities.UserServer", null)
+                        .WithMany()
+                        .HasForeignKey("ServerId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
                     b.HasOne("Orrery.Storage.Entities.User", "User")
                         .WithMany("Tokens")
                         .HasForeignKey("UserId")
@@ -339,6 +425,17 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>

@@ -59,6 +59,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("SessionId")
                         .HasColumnType("TEXT");
 
@@ -73,6 +76,8 @@ namespace Orrery.Storage.Migrations.Sqlite
 
                     b.HasIndex("Hash")
                         .IsUnique();
+
+                    b.HasIndex("ServerId");
 
                     b.HasIndex("UserId");
 
@@ -175,6 +180,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("KeepRunning")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("KeyPem")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -194,6 +202,9 @@ namespace Orrery.Storage.Migrations.Sqlite
 
                     b.Property<string>("SchedulerResourceId")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("INTEGER");
 
                     b.Property<DateTime?>("Started")
                         .HasColumnType("TEXT");
@@ -226,6 +237,8 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Name");
+
+                    b.HasIndex("ServerId");
 
                     b.HasIndex("OwnerId", "State");
 
@@ -282,6 +295,72 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.ToTable("Users");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Address")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("Ended")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LastActivity")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Profile")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("Ready")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ResourceId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("Started")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("StopRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("TokenId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserOptionsJson")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("State");
+
+                    b.HasIndex("UserId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Servers");
+                });
+
             modelBuilder.Entity("GroupMembers", b =>
                 {
                     b.HasOne("Orrery.Storage.Entities.Group", null)
@@ -299,6 +378,11 @@ namespace Orrery.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Orrery.Storage.Entities.ApiToken", b =>
                 {
+                    b.HasOne("Orrery.Storage.Entities.UserServer", null)
+                        .WithMany()
+                        .HasForeignKey("ServerId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
                     b.HasOne("Orrery.Storage.Entities.User", "User")
                         .WithMany("Tokens")
                         .HasForeignKey("UserId")
@@ -328,6 +412,17 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>
