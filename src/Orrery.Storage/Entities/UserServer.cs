@@ -20,6 +20,8 @@ public sealed class UserServer
     /// </summary>
     public ResourceState State { get; set; } = ResourceState.Stopped;
     public bool StopRequested { get; set; }
+    /// <summary>Set with <see cref="StopRequested"/> when the run is being stopped because it failed.</summary>
+    public bool EndAsFailed { get; set; }
     /// <summary>The current (or last) run.</summary>
     public string? ResourceId { get; set; }
     /// <summary>The profile slug of the current (or last) run.</summary>

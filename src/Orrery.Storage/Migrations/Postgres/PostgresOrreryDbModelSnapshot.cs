@@ -320,6 +320,9 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.Property<DateTime>("Created")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("EndAsFailed")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("timestamp with time zone");
 

@@ -307,6 +307,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.Property<DateTime>("Created")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("EndAsFailed")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("TEXT");
 

@@ -1,10 +1,9 @@
 ﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Orrery.Storage.Migrations.Postgres
+namespace Orrery.Storage.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class PersonalServers : Migration
@@ -15,43 +14,44 @@ namespace Orrery.Storage.Migrations.Postgres
             migrationBuilder.AddColumn<long>(
                 name: "ServerId",
                 table: "Tokens",
-                type: "bigint",
+                type: "INTEGER",
                 nullable: true);
 
             migrationBuilder.AddColumn<bool>(
                 name: "KeepRunning",
                 table: "Clusters",
-                type: "boolean",
+                type: "INTEGER",
                 nullable: false,
                 defaultValue: false);
 
             migrationBuilder.AddColumn<long>(
                 name: "ServerId",
                 table: "Clusters",
-                type: "bigint",
+                type: "INTEGER",
                 nullable: true);
 
             migrationBuilder.CreateTable(
                 name: "Servers",
                 columns: table => new
                 {
-                    Id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    UserId = table.Column<long>(type: "bigint", nullable: false),
-                    Name = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
-                    State = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    StopRequested = table.Column<bool>(type: "boolean", nullable: false),
-                    ResourceId = table.Column<string>(type: "text", nullable: true),
-                    Profile = table.Column<string>(type: "text", nullable: false),
-                    UserOptionsJson = table.Column<string>(type: "text", nullable: true),
-                    Address = table.Column<string>(type: "text", nullable: true),
-                    TokenId = table.Column<long>(type: "bigint", nullable: true),
-                    Created = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    Started = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    Ready = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    LastActivity = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    Ended = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    Reason = table.Column<string>(type: "text", nullable: true)
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    UserId = table.Column<long>(type: "INTEGER", nullable: false),
+                    Name = table.Column<string>(type: "TEXT", maxLength: 128, nullable: false),
+                    State = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    StopRequested = table.Column<bool>(type: "INTEGER", nullable: false),
+                    EndAsFailed = table.Column<bool>(type: "INTEGER", nullable: false),
+                    ResourceId = table.Column<string>(type: "TEXT", nullable: true),
+                    Profile = table.Column<string>(type: "TEXT", nullable: false),
+                    UserOptionsJson = table.Column<string>(type: "TEXT", nullable: true),
+                    Address = table.Column<string>(type: "TEXT", nullable: true),
+                    TokenId = table.Column<long>(type: "INTEGER", nullable: true),
+                    Created = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    Started = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    Ready = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    LastActivity = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    Ended = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    Reason = table.Column<string>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
