@@ -1,5 +1,6 @@
 using Orrery.Gateway;
 using Orrery.Hub;
+using Orrery.Servers;
 
 namespace Orrery.Server;
 
@@ -14,11 +15,13 @@ public static class Program
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddOrreryServer();   // settings, data directory, storage, compute backends, limits, errors
         builder.AddHubModule();      // users, login, tokens, JupyterHub REST API
+        builder.AddServersModule();  // personal servers: profiles, spawn, progress, homes, the /user/ proxy
         builder.AddGatewayModule();  // Dask clusters: dask-gateway API, cluster reconciler, dashboard proxy
 
         var app = builder.Build();
         app.UseOrreryServer();
         app.MapHubModule();
+        app.MapServersModule();
         app.MapGatewayModule();
         return app;
     }

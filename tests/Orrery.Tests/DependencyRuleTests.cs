@@ -17,6 +17,7 @@ public class DependencyRuleTests
         { "Orrery.Compute", ["Orrery.Core", "Orrery.Storage"] },
         { "Orrery.Hub", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute"] },
         { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
+        { "Orrery.Servers", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
     };
 
     [Theory]

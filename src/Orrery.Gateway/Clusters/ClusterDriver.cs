@@ -84,7 +84,7 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
             cluster.Reason = "Stopped after being idle.";
         }
         else
-            Fail(cluster, $"The scheduler exited ({scheduler.Reason ?? "status " + scheduler.ExitCode}). Last log lines:\n{await LastLogLinesAsync(scheduler, cancellationToken)}");
+            Fail(cluster, $"The scheduler exited ({scheduler.Reason ?? "status " + scheduler.ExitCode}). Last log lines:\n{await ComputeLogs.LastLinesAsync(backends, scheduler, cancellationToken)}");
         logger.SchedulerEnded(cluster.Name, scheduler.ExitCode, scheduler.Reason);
     }
 
@@ -160,24 +160,6 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
         {
             return null; // still being written
         }
-    }
-
-    public async Task<string> LastLogLinesAsync(ComputeResource resource, CancellationToken cancellationToken, int lines = 20)
-    {
-        if (resource.Handle is null || backends.Find(resource.Backend) is not { } backend)
-            return "(no log)";
-        await using var log = await backend.OpenLogAsync(new BackendHandle(resource.Backend, resource.Handle), cancellationToken);
-        if (log is null)
-            return "(no log)";
-        using var reader = new StreamReader(log);
-        var tail = new Queue<string>();
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            tail.Enqueue(line);
-            if (tail.Count > lines)
-                tail.Dequeue();
-        }
-        return string.Join('\n', tail);
     }
 
     public static ClusterSettings Settings(DaskCluster cluster) =>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Orrery.Hub.Auth;
 using Orrery.Storage;
 
@@ -19,11 +20,22 @@ public static class ActivityApi
             throw new HubApiException(400, "body must contain at least one of `last_activity` or `servers`");
         var now = time.GetUtcNow().UtcDateTime;
         var latest = ParseTime(body, "last_activity", now);
-        // No servers exist until personal servers land, so every server named here is unknown.
-        if (body.Object("servers").PropertyNames().FirstOrDefault() is { } server)
-            throw new HubApiException(400, $"No such server '{server}' for user {user.Name}");
-        if (latest is { } when)
-            activity.Report(user.Id, when);
+        var reports = new List<(long ServerId, DateTime When)>();
+        foreach (var (server, report) in body.Object("servers").Properties())
+        {
+            var serverId = await db.Servers.Where(s => s.UserId == user.Id && s.Name == server).Select(s => (long?)s.Id)
+                .FirstOrDefaultAsync(context.RequestAborted) ?? throw new HubApiException(400, $"No such server '{server}' for user {user.Name}");
+            if (!report.Has("last_activity"))
+                throw new HubApiException(400, $"server {server} must be an object containing last_activity");
+            reports.Add((serverId, ParseTime(report, "last_activity", now)!.Value));
+        }
+        foreach (var (serverId, when) in reports)
+        {
+            activity.TouchServer(serverId, when);
+            latest = latest is { } l && l > when ? l : when;
+        }
+        if (latest is { } newest)
+            activity.Report(user.Id, newest);
         return HubResults.Empty(200);
     }
 

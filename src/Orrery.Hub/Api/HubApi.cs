@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orrery.Core.Configuration;
 using Orrery.Hub.Auth;
 using Orrery.Storage;
 
@@ -56,11 +57,14 @@ public static class HubApi
         w.WriteEndObject();
     }
 
-    private static IResult WhoAmI(HttpContext context, ActivityTracker activity)
+    private static async Task<IResult> WhoAmI(HttpContext context, ActivityTracker activity, OrreryDb db, IOptions<OrreryOptions> orrery)
     {
         var caller = context.Caller();
         var lastActivity = activity.UserLastActivity(caller.User.Id, caller.User.LastActivity);
-        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, caller.User, lastActivity, whoami: caller));
+        // Servers only when the token may read them: singleuser checks a model per request and needs none.
+        var servers = caller.Scopes.AllowsUser("read:servers", caller.Name, caller.User.Groups)
+            ? await UsersApi.ServerViewAsync(context, db, caller.User.Id, activity, orrery.Value) : null;
+        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, caller.User, lastActivity, servers, whoami: caller));
     }
 
     /// <summary>
@@ -77,6 +81,6 @@ public static class HubApi
         var user = owner.User;
         var reader = new ScopeSet(caller.Scopes.Sorted.Concat(Scopes.Expand(["read:users:name!user", "read:users:groups!user"], user.Name)));
         var lastActivity = activity.UserLastActivity(user.Id, user.LastActivity);
-        return HubResults.Json(w => UserModel.Write(w, reader, user, lastActivity));
+        return HubResults.Json(w => UserModel.Write(w, reader, user, lastActivity, null));
     }
 }

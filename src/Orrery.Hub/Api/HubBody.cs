@@ -16,6 +16,9 @@ public readonly struct HubBody
 
     public bool IsEmpty => _root.ValueKind == JsonValueKind.Undefined;
 
+    /// <summary>The whole body, or null when there was none.</summary>
+    public JsonElement? Root => IsEmpty ? null : _root;
+
     public static async Task<HubBody> ReadAsync(HttpRequest request)
     {
         try

@@ -26,7 +26,8 @@ public static class UserModel
 
     /// <param name="lastActivity">The user's latest activity (database and in-memory combined).</param>
     /// <param name="whoami">When set, the scopes and session id of the calling token are added (GET hub/api/user).</param>
-    public static void Write(Utf8JsonWriter w, ScopeSet reader, UserSnapshot user, DateTime? lastActivity, Caller? whoami = null)
+    /// <param name="servers">The user's servers; null when they have none (a user just created).</param>
+    public static void Write(Utf8JsonWriter w, ScopeSet reader, UserSnapshot user, DateTime? lastActivity, ServerView? servers, Caller? whoami = null)
     {
         var fields = Allowed(reader, user);
         if (whoami is not null)
@@ -42,17 +43,21 @@ public static class UserModel
             w.WriteStrings("groups", user.Groups);
         if (fields.HasFlag(Fields.Summary))
         {
-            // Personal servers arrive with the servers issue; until then no user has a running server.
-            w.WriteNull("server");
-            w.WriteNull("pending");
+            w.WriteString("server", servers?.DefaultServerUrl(user.Name));
+            w.WriteString("pending", servers?.DefaultPending);
             w.WriteTime("created", user.Created);
         }
         if (fields.HasFlag(Fields.Activity))
             w.WriteTime("last_activity", lastActivity);
         if (fields.HasFlag(Fields.Servers))
         {
-            w.WriteStartObject("servers");
-            w.WriteEndObject();
+            if (servers is null)
+            {
+                w.WriteStartObject("servers");
+                w.WriteEndObject();
+            }
+            else
+                servers.WriteServers(w, user.Name, reader.AllowsUser("admin:server_state", user.Name, user.Groups));
         }
         if (whoami is not null)
         {

@@ -3,6 +3,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Orrery.Core.Configuration;
+using Orrery.Core.Lifecycle;
 using Orrery.Hub.Accounts;
 using Orrery.Hub.Auth;
 using Orrery.Storage;
@@ -28,7 +31,7 @@ public static class UsersApi
         api.MapPost("/users/{name}/activity", ActivityApi.Post);
     }
 
-    private static async Task<IResult> List(HttpContext context, OrreryDb db, ActivityTracker activity)
+    private static async Task<IResult> List(HttpContext context, OrreryDb db, ActivityTracker activity, IOptions<OrreryOptions> orrery)
     {
         var caller = context.Caller();
         HubAccess.Require(caller, "list:users");
@@ -50,14 +53,22 @@ public static class UsersApi
         var nameFilter = query["name_filter"].ToString();
         if (nameFilter.Length > 0)
             users = users.Where(u => u.Name.Contains(nameFilter.ToLowerInvariant()));
-        // No user has a running server yet (servers arrive with the servers issue), so "active" and "ready" are empty.
-        if (state is "active" or "ready")
-            users = users.Where(_ => false);
+        var active = db.Servers.Where(s => s.State == ResourceState.Pending || s.State == ResourceState.Starting
+                                           || s.State == ResourceState.Running || s.State == ResourceState.Stopping);
+        users = state switch
+        {
+            "active" => users.Where(u => active.Any(s => s.UserId == u.Id)),
+            "ready" => users.Where(u => db.Servers.Any(s => s.UserId == u.Id && s.State == ResourceState.Running)),
+            "inactive" => users.Where(u => !active.Any(s => s.UserId == u.Id)),
+            _ => users,
+        };
 
         var total = await users.CountAsync(context.RequestAborted);
         var page = await users.OrderBy(u => u.Id).Skip(offset).Take(limit)
             .Select(UserSnapshot.FromUser)
             .ToListAsync(context.RequestAborted);
+        var servers = await ServerView.LoadAsync(db, page.Select(u => u.Id).ToList(), context.RequestAborted);
+        var includeStopped = IncludeStopped(context);
 
         return HubResults.Json(w =>
         {
@@ -68,7 +79,8 @@ public static class UsersApi
             }
             w.WriteStartArray();
             foreach (var user in page)
-                UserModel.Write(w, caller.Scopes, user, activity.UserLastActivity(user.Id, user.LastActivity));
+                UserModel.Write(w, caller.Scopes, user, activity.UserLastActivity(user.Id, user.LastActivity),
+                    new ServerView(servers[user.Id].ToList(), orrery.Value.BaseUrl, includeStopped, activity));
             w.WriteEndArray();
             if (!paginated)
                 return;
@@ -91,13 +103,24 @@ public static class UsersApi
         });
     }
 
-    private static async Task<IResult> Get(string name, HttpContext context, OrreryDb db, ActivityTracker activity)
+    private static async Task<IResult> Get(string name, HttpContext context, OrreryDb db, ActivityTracker activity, IOptions<OrreryOptions> orrery)
     {
         var caller = context.Caller();
         var user = await HubAccess.UserAsync(caller, db, name, context.RequestAborted,
             "read:users", "read:users:name", "read:servers", "read:users:groups", "read:users:activity", "read:roles:users");
-        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, user, activity.UserLastActivity(user.Id, user.LastActivity)));
+        var servers = await ServerViewAsync(context, db, user.Id, activity, orrery.Value);
+        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, user, activity.UserLastActivity(user.Id, user.LastActivity), servers));
     }
+
+    /// <summary>One user's servers for the user model; <c>?include_stopped_servers</c> adds the stopped ones.</summary>
+    public static async Task<ServerView> ServerViewAsync(HttpContext context, OrreryDb db, long userId, ActivityTracker activity, OrreryOptions orrery)
+    {
+        var servers = await ServerView.LoadAsync(db, [userId], context.RequestAborted);
+        return new ServerView(servers[userId].ToList(), orrery.BaseUrl, IncludeStopped(context), activity);
+    }
+
+    private static bool IncludeStopped(HttpContext context) =>
+        context.Request.Query.TryGetValue("include_stopped_servers", out var value) && value.ToString() is not ("0" or "false" or "False");
 
     private static async Task<IResult> CreateMany(HttpContext context, OrreryDb db, AccountService accounts)
     {
@@ -120,7 +143,7 @@ public static class UsersApi
         {
             w.WriteStartArray();
             foreach (var user in created)
-                UserModel.Write(w, caller.Scopes, Snapshot(user), null);
+                UserModel.Write(w, caller.Scopes, Snapshot(user), null, null);
             w.WriteEndArray();
         });
     }
@@ -135,10 +158,11 @@ public static class UsersApi
         if (await db.Users.AnyAsync(u => u.Name == name, context.RequestAborted))
             throw new HubApiException(409, $"User {name} already exists");
         var user = await accounts.CreateUserAsync(name, body.Bool("admin") ?? false, ValidPassword(body), context.RequestAborted);
-        return HubResults.Json(201, w => UserModel.Write(w, caller.Scopes, Snapshot(user), null));
+        return HubResults.Json(201, w => UserModel.Write(w, caller.Scopes, Snapshot(user), null, null));
     }
 
-    private static async Task<IResult> Patch(string name, HttpContext context, OrreryDb db, AccountService accounts, ActivityTracker activity)
+    private static async Task<IResult> Patch(string name, HttpContext context, OrreryDb db, AccountService accounts, ActivityTracker activity,
+        IOptions<OrreryOptions> orrery)
     {
         var caller = context.Caller();
         HubAccess.Require(caller, "admin:users");
@@ -164,7 +188,8 @@ public static class UsersApi
             accounts.SetPassword(user, password);
         await accounts.SaveAsync(context.RequestAborted);
         var snapshot = Snapshot(user);
-        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, snapshot, activity.UserLastActivity(user.Id, user.LastActivity)));
+        var servers = await ServerViewAsync(context, db, user.Id, activity, orrery.Value);
+        return HubResults.Json(w => UserModel.Write(w, caller.Scopes, snapshot, activity.UserLastActivity(user.Id, user.LastActivity), servers));
     }
 
     private static async Task<IResult> Delete(string name, HttpContext context, OrreryDb db, AccountService accounts)

@@ -18,6 +18,8 @@ public sealed class ActivityTracker(TimeProvider time)
     private readonly ConcurrentDictionary<long, DateTime> _tokens = new();
     private readonly ConcurrentDictionary<long, DateTime> _dirtyUsers = new();
     private readonly ConcurrentDictionary<long, DateTime> _dirtyTokens = new();
+    private readonly ConcurrentDictionary<long, DateTime> _servers = new();
+    private readonly ConcurrentDictionary<long, DateTime> _dirtyServers = new();
 
     public void Touch(long userId, long? tokenId)
     {
@@ -29,6 +31,15 @@ public sealed class ActivityTracker(TimeProvider time)
 
     /// <summary>Moves a user's activity forward to <paramref name="when"/> (activity reported by a server).</summary>
     public void Report(long userId, DateTime when) => Record(_users, _dirtyUsers, userId, when);
+
+    /// <summary>
+    /// Moves a personal server's activity forward: traffic through the proxy (<paramref name="when"/> null = now) or
+    /// an activity report from the server itself. Culling reads it.
+    /// </summary>
+    public void TouchServer(long serverId, DateTime? when = null) =>
+        Record(_servers, _dirtyServers, serverId, when ?? time.GetUtcNow().UtcDateTime);
+
+    public DateTime? ServerLastActivity(long serverId, DateTime? stored) => Latest(_servers, serverId, stored);
 
     public DateTime? UserLastActivity(long userId, DateTime? stored) => Latest(_users, userId, stored);
 
@@ -42,6 +53,9 @@ public sealed class ActivityTracker(TimeProvider time)
         foreach (var (id, when) in Drain(_dirtyTokens))
             await db.Tokens.Where(t => t.Id == id && (t.LastActivity == null || t.LastActivity < when))
                 .ExecuteUpdateAsync(s => s.SetProperty(t => t.LastActivity, when), cancellationToken);
+        foreach (var (id, when) in Drain(_dirtyServers))
+            await db.Servers.Where(s => s.Id == id && (s.LastActivity == null || s.LastActivity < when))
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastActivity, when), cancellationToken);
     }
 
     private static void Record(ConcurrentDictionary<long, DateTime> latest, ConcurrentDictionary<long, DateTime> dirty, long id, DateTime when)

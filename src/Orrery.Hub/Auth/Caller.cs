@@ -20,7 +20,8 @@ public sealed record UserSnapshot(long Id, string Name, bool Admin, IReadOnlyLis
 /// Who is making a request and what they may do: a user, authenticated by an API token (then <see cref="TokenId"/>
 /// is set) or by the login cookie. Immutable, so one instance is shared by every request with the same token.
 /// </summary>
-public sealed record Caller(UserSnapshot User, ScopeSet Scopes, long? TokenId, DateTime? TokenExpiresAt, string? SessionId)
+/// <param name="ServerId">Set when the token is a personal server's own: what it creates belongs to that server.</param>
+public sealed record Caller(UserSnapshot User, ScopeSet Scopes, long? TokenId, DateTime? TokenExpiresAt, string? SessionId, long? ServerId = null)
 {
     public string Name => User.Name;
 }

@@ -88,16 +88,20 @@ public sealed class CallerResolver(HubCache cache, ActivityTracker activity, Tim
             .Select(UserSnapshot.FromUser)
             .FirstOrDefaultAsync(cancellationToken);
 
+    /// <summary>The <see cref="Storage.Entities.ApiToken.Source"/> of a personal server's own token.</summary>
+    public const string ServerTokenSource = "server";
+
     private static async Task<Caller?> LoadTokenAsync(byte[] hash, OrreryDb db, CancellationToken cancellationToken)
     {
         var token = await db.Tokens.AsNoTracking().Where(t => t.Hash == hash)
-            .Select(t => new { t.Id, t.Hash, t.UserId, t.Scopes, t.ExpiresAt, t.SessionId })
+            .Select(t => new { t.Id, t.Hash, t.UserId, t.Scopes, t.ExpiresAt, t.SessionId, t.Source, t.ServerId })
             .FirstOrDefaultAsync(cancellationToken);
         // The index lookup found the row by hash; the constant-time compare is the real check.
         if (token is null || !CryptographicOperations.FixedTimeEquals(token.Hash, hash))
             return null;
         var user = await LoadUserAsync(db, token.UserId, cancellationToken);
-        return user is null ? null : new Caller(user, TokenScopes.Effective(user, token.Scopes), token.Id, token.ExpiresAt, token.SessionId);
+        return user is null ? null : new Caller(user, TokenScopes.Effective(user, token.Scopes), token.Id, token.ExpiresAt, token.SessionId,
+            token.Source == ServerTokenSource ? token.ServerId : null);
     }
 
     /// <summary>JupyterHub ignores the cookie on API calls unless the Referer is same-origin and POST bodies are JSON.</summary>
