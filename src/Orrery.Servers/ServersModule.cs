@@ -6,6 +6,9 @@ using Orrery.Core.Configuration;
 using Orrery.Hub.Api;
 using Orrery.Servers.Api;
 using Orrery.Servers.Homes;
+using Orrery.Servers.OAuth;
+using Orrery.Servers.Pages;
+using Orrery.Servers.Proxy;
 using Orrery.Servers.Profiles;
 using Orrery.Servers.Spawning;
 
@@ -28,6 +31,9 @@ public static class ServersModule
         services.AddHostedService(sp => sp.GetRequiredService<ServerReconciler>());
         services.AddScoped<ServerDriver>();
         services.AddScoped<ServerManager>();
+        OAuthProvider.AddServices(services);
+        UserProxy.AddServices(services);
+        ServerPages.AddServices(services);
         return builder;
     }
 
@@ -38,6 +44,10 @@ public static class ServersModule
         var orrery = app.Services.GetRequiredService<IOptions<OrreryOptions>>().Value;
         var api = app.MapGroup(orrery.HubPrefix + "api").AddEndpointFilter(new HubApiFilter(requireCaller: true));
         ServersApi.Map(api);
+        var hub = app.MapGroup(orrery.HubPrefix.TrimEnd('/'));
+        OAuthProvider.Map(hub);
+        ServerPages.Map(hub);
+        UserProxy.Map(app);
         return app;
     }
 }
