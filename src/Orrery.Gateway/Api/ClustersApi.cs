@@ -77,6 +77,8 @@ public static class ClustersApi
             WorkerCores = settings.WorkerCores, WorkerMemory = settings.WorkerMemory, WorkerThreads = settings.WorkerThreads,
             CertificatePem = certificate, KeyPem = key, WorkDir = Path.Combine(orrery.Value.DataDir, "clusters", name),
             Created = time.GetUtcNow().UtcDateTime,
+            // Created from a personal server (with its token): the cluster ends with that server unless kept.
+            ServerId = caller.ServerId,
         };
         var max = options.Value.Limits.MaxClusters;
         var admitted = await limiter.WithClusterCountAsync(caller.User.Id, active =>

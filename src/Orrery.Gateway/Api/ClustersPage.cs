@@ -18,7 +18,28 @@ namespace Orrery.Gateway.Api;
 /// </summary>
 public static class ClustersPage
 {
-    public static void Map(RouteGroupBuilder open) => open.MapGet("/", Show);
+    public static void Map(RouteGroupBuilder open)
+    {
+        open.MapGet("/", Show);
+        open.MapPost("/clusters/{name}/keep-running", SetKeepRunning);
+    }
+
+    /// <summary>
+    /// A cluster created from a personal server ends with that server; this form lets its owner keep it (or let it
+    /// end with the server again).
+    /// </summary>
+    private static async Task<IResult> SetKeepRunning(string name, HttpContext context, CallerResolver resolver, OrreryDb db, IOptions<OrreryOptions> orrery)
+    {
+        if (await resolver.FromCookieAsync(context) is not { } caller)
+            return HomePage.RedirectToLogin(context, orrery.Value);
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var keep = form["keep"] == "true";
+        var changed = await db.Clusters.Where(c => c.Name == name && c.OwnerId == caller.User.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.KeepRunning, keep), context.RequestAborted);
+        return changed == 0
+            ? Page.Render(context, "Dask clusters", $"<p>You have no cluster {Page.E(name)}.</p>", caller.Name, 404)
+            : Results.Redirect(orrery.Value.ServicePrefix("dask-gateway"));
+    }
 
     private static async Task<IResult> Show(HttpContext context, CallerResolver resolver, OrreryDb db, IOptions<OrreryOptions> orrery)
     {
@@ -35,6 +56,8 @@ public static class ClustersPage
         {
             var status = ClusterReport.Status(cluster);
             var dashboard = status == "RUNNING" ? $"""<a href="clusters/{cluster.Name}/status">dashboard</a>""" : "";
+            if (cluster.ServerId is not null && !ResourceLifecycle.IsTerminal(cluster.State))
+                dashboard += KeepRunningForm(context, cluster.Name, cluster.KeepRunning);
             html.Append($"""
                 <tr><td><code>{cluster.Name}</code></td><td>{status}</td><td>{workers.GetValueOrDefault(cluster.Name)} / {cluster.TargetWorkers}{(cluster.Adaptive ? " (adaptive)" : "")}</td>
                 <td>{Hub.Api.HubResults.FormatTime(cluster.Created)}</td><td>{dashboard}</td></tr>
@@ -47,4 +70,10 @@ public static class ClustersPage
             html.Append("<p>No clusters yet. Create one with <code>dask_gateway.Gateway().new_cluster()</code>.</p>");
         return Page.Render(context, "Dask clusters", html.ToString(), caller.Name);
     }
+
+    private static string KeepRunningForm(HttpContext context, string name, bool keep) => $"""
+        <form method="post" action="clusters/{name}/keep-running" style="display:inline">{Page.AntiforgeryField(context)}
+        <input type="hidden" name="keep" value="{(keep ? "false" : "true")}">
+        {(keep ? "kept when its server stops " : "ends with its server ")}<button>{(keep ? "End with server" : "Keep running")}</button></form>
+        """;
 }
