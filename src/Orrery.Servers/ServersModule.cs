@@ -29,6 +29,8 @@ public static class ServersModule
         services.AddSingleton<ServerProbe>();
         services.AddSingleton<ServerReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerReconciler>());
+        services.AddSingleton<ServerCuller>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServerCuller>());
         services.AddScoped<ServerDriver>();
         services.AddScoped<ServerManager>();
         OAuthProvider.AddServices(services);
