@@ -32,10 +32,24 @@ class GatewayError(Exception):
 
 
 class Gateway:
-    def __init__(self, address, token, user=None):
+    def __init__(self, address, token, user=None, proxy_address=None):
         self.address = address.rstrip("/")
         self.token = token
         self.user = user
+        self.proxy_address = proxy_address
+
+    @classmethod
+    def from_environment(cls):
+        """What `dask_gateway.Gateway()` with no arguments reads inside an Orrery server (dask config `gateway.*`).
+
+        DASK_GATEWAY__ADDRESS, DASK_GATEWAY__PROXY_ADDRESS (`gateway://host:port`), and with
+        DASK_GATEWAY__AUTH__TYPE=jupyterhub the token in JUPYTERHUB_API_TOKEN.
+        """
+        if os.environ.get("DASK_GATEWAY__AUTH__TYPE") != "jupyterhub":
+            raise RuntimeError("DASK_GATEWAY__AUTH__TYPE is not jupyterhub")
+        proxy = os.environ.get("DASK_GATEWAY__PROXY_ADDRESS")
+        return cls(os.environ["DASK_GATEWAY__ADDRESS"], os.environ["JUPYTERHUB_API_TOKEN"],
+                   proxy_address=proxy and "tls://" + proxy.split("://", 1)[-1])
 
     def request(self, method, path, body=None, auth=True):
         """JSON in, JSON out; an error status raises GatewayError with the `error` message of the body."""
@@ -103,7 +117,8 @@ class Gateway:
 
         report = report or self.report(name)
         security = SniSecurity(report["tls_cert"], report["tls_key"], name)
-        return Client(scheduler_address(self.address), security=security, timeout=timeout)
+        address = self.proxy_address or scheduler_address(self.address)
+        return Client(address, security=security, timeout=timeout)
 
     def scale(self, name, count):
         return self.request("POST", f"/api/v1/clusters/{name}/scale", {"count": count})[1]
