@@ -1,9 +1,10 @@
 # Shared by run.sh and test.sh: install what is missing (Debian packages, .NET packages) and nothing more.
 # shellcheck shell=bash
 
-# Debian packages Orrery needs: Dask for clusters (python3-distributed), pytest for the client tests,
+# Debian packages Orrery needs: Dask for clusters (python3-distributed), jupyterhub-singleuser with notebook and
+# ipykernel for the default server profile, pytest for the client tests,
 # PostgreSQL for the storage tests, wrk for the benchmark, setsid (util-linux) for the local backend.
-ORRERY_APT_PACKAGES=(python3-distributed python3-pytest postgresql wrk util-linux procps curl)
+ORRERY_APT_PACKAGES=(python3-distributed jupyterhub python3-notebook python3-ipykernel python3-pytest postgresql wrk util-linux procps curl)
 
 orrery_install_apt() {
     local missing=()
