@@ -32,8 +32,6 @@ public static class GatewayModule
         services.AddScoped<ClusterLimiter>();
         // Retiring workers moves their data first, which can take a while.
         services.AddHttpClient<SchedulerApi>(http => http.Timeout = TimeSpan.FromMinutes(5));
-        services.AddHttpClient(DashboardProxy.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         return builder;
     }
 

@@ -10,6 +10,7 @@ using Orrery.Hub.Accounts;
 using Orrery.Hub.Api;
 using Orrery.Hub.Auth;
 using Orrery.Hub.Pages;
+using Orrery.Hub.Proxy;
 using Orrery.Storage.Entities;
 
 namespace Orrery.Hub;
@@ -29,6 +30,7 @@ public static class HubModule
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddScoped<AccountService>();
         services.AddSingleton<HubNavigation>();
+        services.AddSingleton<HttpForwarder>();
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<ActivityFlusher>();
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orrery.Core.Configuration;
 using Orrery.Gateway.Api;
 using Orrery.Hub.Auth;
+using Orrery.Hub.Proxy;
 using Orrery.Storage;
 
 namespace Orrery.Gateway.Proxy;
@@ -13,21 +14,27 @@ namespace Orrery.Gateway.Proxy;
 /// <summary>
 /// <c>/clusters/&lt;name&gt;/…</c> → the cluster's dashboard with the prefix stripped, for the cluster's owner or an
 /// admin only (upstream lets anyone through). The scheduler's unauthenticated <c>/api/</c> routes — which can
-/// retire workers — are never reachable from outside. Bodies are streamed both ways.
+/// retire workers — are never reachable from outside. Bodies stream both ways and WebSockets (Bokeh's live plots)
+/// are carried, through the hub's <see cref="HttpForwarder"/>.
 /// </summary>
 public static class DashboardProxy
 {
-    public const string HttpClientName = "dashboard";
-
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>
+    /// The dashboard is a backend of Orrery's, not of the user's: it gets neither the user's Orrery credentials nor
+    /// cookies. It does get the public Host, as behind upstream's Traefik: Tornado's WebSocket handlers (e.g.
+    /// distributed's <c>eventstream</c>) refuse a browser whose Origin does not match the Host.
+    /// </summary>
+    private static readonly ForwardOptions Forwarding = new()
     {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Trailer", "Host",
+        PassAuthorization = false,
+        PassCookies = false,
+        OnUnreachable = context => GatewayResults.Error(502, "The cluster's dashboard did not answer").ExecuteAsync(context),
     };
 
     public static void Map(RouteGroupBuilder open) => open.Map("/clusters/{name}/{**path}", ForwardAsync);
 
     private static async Task ForwardAsync(string name, string? path, HttpContext context, OrreryDb db, CallerResolver resolver,
-        GatewayAuth gatewayAuth, ClusterRoutes routes, IHttpClientFactory clients, IOptions<OrreryOptions> orrery)
+        GatewayAuth gatewayAuth, ClusterRoutes routes, HttpForwarder forwarder, IOptions<OrreryOptions> orrery)
     {
         var caller = await CallerAsync(context, resolver, gatewayAuth);
         if (caller is null)
@@ -52,7 +59,7 @@ public static class DashboardProxy
             await GatewayResults.Error(404, "The scheduler API is not available through the dashboard proxy").ExecuteAsync(context);
             return;
         }
-        await ProxyAsync(context, new Uri(dashboard!, path + context.Request.QueryString), clients.CreateClient(HttpClientName));
+        await forwarder.ForwardAsync(context, new Uri(dashboard!, path + context.Request.QueryString), Forwarding);
     }
 
     /// <summary>Blocks api/… in any spelling the dashboard server would also resolve to it (case, dot segments, slashes).</summary>
@@ -72,38 +79,5 @@ public static class DashboardProxy
         var here = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
         context.Response.Redirect($"{orrery.HubPrefix}login?next={Uri.EscapeDataString(here)}");
         await Task.CompletedTask;
-    }
-
-    private static async Task ProxyAsync(HttpContext context, Uri target, HttpClient client)
-    {
-        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
-        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
-            request.Content = new StreamContent(context.Request.Body);
-        foreach (var (key, value) in context.Request.Headers)
-        {
-            if (HopByHop.Contains(key) || key.Equals("Cookie", StringComparison.OrdinalIgnoreCase) || key.Equals("Authorization", StringComparison.OrdinalIgnoreCase))
-                continue;
-            if (!request.Headers.TryAddWithoutValidation(key, value.ToArray()))
-                request.Content?.Headers.TryAddWithoutValidation(key, value.ToArray());
-        }
-        HttpResponseMessage response;
-        try
-        {
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-        }
-        catch (HttpRequestException)
-        {
-            await GatewayResults.Error(502, "The cluster's dashboard did not answer").ExecuteAsync(context);
-            return;
-        }
-        using (response)
-        {
-            context.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (key, value) in response.Headers.Concat(response.Content.Headers))
-                if (!HopByHop.Contains(key))
-                    context.Response.Headers[key] = value.ToArray();
-            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            await body.CopyToAsync(context.Response.Body, context.RequestAborted);
-        }
     }
 }
