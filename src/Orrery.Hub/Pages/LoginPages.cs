@@ -6,11 +6,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Configuration;
 using Orrery.Hub.Accounts;
 using Orrery.Hub.Auth;
+using Orrery.Storage;
 
 namespace Orrery.Hub.Pages;
 
@@ -52,8 +54,16 @@ public static class LoginPages
         return Results.Redirect(SafeNext(next, options.Value));
     }
 
-    private static async Task<IResult> Logout(HttpContext context, IOptions<OrreryOptions> options)
+    /// <summary>
+    /// Ends the browser login and, as JupyterHub does, deletes every token issued under it (the OAuth tokens of the
+    /// servers this browser opened), so those servers log the browser out too once their token cache expires.
+    /// </summary>
+    private static async Task<IResult> Logout(HttpContext context, IOptions<OrreryOptions> options, OrreryDb db, HubCache cache)
     {
+        var session = context.User.FindFirstValue(CallerResolver.SessionClaim);
+        if (session is not null && long.TryParse(context.User.FindFirstValue(CallerResolver.UserIdClaim), out var userId)
+            && await db.Tokens.Where(t => t.UserId == userId && t.SessionId == session).ExecuteDeleteAsync(context.RequestAborted) > 0)
+            cache.Invalidate();
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return Results.Redirect(options.Value.HubPrefix + "login");
     }
