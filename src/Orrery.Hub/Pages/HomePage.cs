@@ -1,13 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Configuration;
 using Orrery.Hub.Auth;
 
 namespace Orrery.Hub.Pages;
 
-/// <summary>The signed-in landing page, and the redirects that lead to it.</summary>
+/// <summary>The signed-in landing page (with the sections other modules add, <see cref="IHomeSection"/>), and the redirects that lead to it.</summary>
 public static class HomePage
 {
     public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder hub, OrreryOptions options)
@@ -26,6 +27,8 @@ public static class HomePage
             <p>Groups: {Page.E(caller.User.Groups.Count == 0 ? "none" : string.Join(", ", caller.User.Groups))}</p>
             <p><a href="{options.Value.HubPrefix}token">Manage API tokens</a></p>
             """;
+        foreach (var section in context.RequestServices.GetServices<IHomeSection>())
+            body += await section.RenderAsync(context, caller);
         return Page.Render(context, "Home", body, caller.Name);
     }
 
