@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Configuration;
+using Orrery.Core.Ownership;
 using Orrery.Gateway.Api;
 using Orrery.Gateway.Clusters;
 using Orrery.Gateway.Proxy;
@@ -30,6 +31,7 @@ public static class GatewayModule
         services.AddScoped<ClusterDriver>();
         services.AddScoped<WorkerScaler>();
         services.AddScoped<ClusterLimiter>();
+        services.AddScoped<IServerDependents, ServerOwnedClusters>();
         // Retiring workers moves their data first, which can take a while.
         services.AddHttpClient<SchedulerApi>(http => http.Timeout = TimeSpan.FromMinutes(5));
         return builder;

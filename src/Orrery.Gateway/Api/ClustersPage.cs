@@ -21,7 +21,8 @@ public static class ClustersPage
     public static void Map(RouteGroupBuilder open)
     {
         open.MapGet("/", Show);
-        open.MapPost("/clusters/{name}/keep-running", SetKeepRunning);
+        // Not under clusters/<name>/, which is the dashboard proxy's.
+        open.MapPost("/keep-running/{name}", SetKeepRunning);
     }
 
     /// <summary>
@@ -72,7 +73,7 @@ public static class ClustersPage
     }
 
     private static string KeepRunningForm(HttpContext context, string name, bool keep) => $"""
-        <form method="post" action="clusters/{name}/keep-running" style="display:inline">{Page.AntiforgeryField(context)}
+        <form method="post" action="keep-running/{name}" style="display:inline">{Page.AntiforgeryField(context)}
         <input type="hidden" name="keep" value="{(keep ? "false" : "true")}">
         {(keep ? "kept when its server stops " : "ends with its server ")}<button>{(keep ? "End with server" : "Keep running")}</button></form>
         """;

@@ -48,12 +48,19 @@ public static class TokensApi
         return HubResults.Json(w => Write(w, token, user, activity));
     }
 
+    /// <summary><see cref="Storage.Entities.ApiToken.Source"/> of tokens a server's OAuth client issued.</summary>
+    public const string OAuthSource = "oauth";
+
     private static async Task<IResult> Delete(string name, string id, HttpContext context, OrreryDb db, AccountService accounts, TimeProvider time, ILogger<AccountService> logger)
     {
         var caller = context.Caller();
         var user = await HubAccess.UserAsync(caller, db, name, context.RequestAborted, "tokens");
         var token = await FindAsync(db, user, id, time, context.RequestAborted);
         db.Tokens.Remove(token);
+        // Revoking an OAuth token revokes the user's every token from the same client (that server's run).
+        if (token.Source == OAuthSource)
+            db.Tokens.RemoveRange(await db.Tokens.Where(t => t.UserId == user.Id && t.Source == OAuthSource && t.ServerId == token.ServerId && t.Id != token.Id)
+                .ToListAsync(context.RequestAborted));
         await accounts.SaveAsync(context.RequestAborted);
         logger.TokenRevoked(token.Id, user.Name, caller.Name);
         return HubResults.Empty(204);
@@ -124,7 +131,8 @@ public static class TokensApi
         w.WriteTime("expires_at", token.ExpiresAt);
         w.WriteString("note", token.Note);
         w.WriteString("session_id", token.SessionId);
-        w.WriteString("oauth_client", "JupyterHub");
+        // OAuth tokens name the server whose client issued them ("Server at /user/alice/"), as JupyterHub does.
+        w.WriteString("oauth_client", token.Source == OAuthSource ? token.Note : "JupyterHub");
         if (secret is not null)
             w.WriteString("token", secret);
         w.WriteEndObject();

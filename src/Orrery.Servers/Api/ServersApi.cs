@@ -25,15 +25,22 @@ public static class ServersApi
         // The default server's routes are the named ones with the name "".
         api.MapPost("/users/{name}/server", (string name, HttpContext context, OrreryDb db, ServerManager servers) =>
             Start(name, "", context, db, servers));
-        api.MapPost("/users/{name}/servers/{server}", Start);
+        api.MapPost("/users/{name}/servers/{server}", (string name, string server, HttpContext context, OrreryDb db, ServerManager servers) =>
+            Start(name, Unescape(server), context, db, servers));
         api.MapDelete("/users/{name}/server", (string name, HttpContext context, OrreryDb db, ServerManager servers) =>
             Stop(name, "", context, db, servers));
-        api.MapDelete("/users/{name}/servers/{server}", Stop);
+        api.MapDelete("/users/{name}/servers/{server}", (string name, string server, HttpContext context, OrreryDb db, ServerManager servers) =>
+            Stop(name, Unescape(server), context, db, servers));
         api.MapGet("/users/{name}/server/progress",
             (string name, HttpContext context, OrreryDb db, ServerEvents events, IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery, TimeProvider time) =>
                 Progress(name, "", context, db, events, options, orrery, time));
-        api.MapGet("/users/{name}/servers/{server}/progress", Progress);
+        api.MapGet("/users/{name}/servers/{server}/progress",
+            (string name, string server, HttpContext context, OrreryDb db, ServerEvents events, IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery, TimeProvider time) =>
+                Progress(name, Unescape(server), context, db, events, options, orrery, time));
     }
+
+    /// <summary>Routing leaves <c>%2F</c> encoded in a segment; the name check must see the '/' it stands for.</summary>
+    private static string Unescape(string segment) => Uri.UnescapeDataString(segment);
 
     private static async Task<IResult> Start(string name, string server, HttpContext context, OrreryDb db, ServerManager servers)
     {

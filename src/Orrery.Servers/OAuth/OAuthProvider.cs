@@ -28,7 +28,7 @@ namespace Orrery.Servers.OAuth;
 public static class OAuthProvider
 {
     /// <summary>The <see cref="Storage.Entities.ApiToken.Source"/> of access tokens issued here.</summary>
-    public const string TokenSource = "oauth";
+    public const string TokenSource = TokensApi.OAuthSource;
 
     public static void AddServices(IServiceCollection services)
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -68,6 +69,9 @@ public static class UserProxy
             return;
         }
         activity.TouchServer(running.ServerId);
+        // Uploads to one's own server (notebooks, data) are not API bodies: no Orrery-wide limit, as with CHP.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = null;
         var target = new Uri(running.Address, context.Request.PathBase + context.Request.Path + context.Request.QueryString);
         await forwarder.ForwardAsync(context, target, ForwardOptions.Default);
     }

@@ -109,6 +109,8 @@ public sealed class ServerManager(
     public async Task<RequestOutcome> StopAsync(UserSnapshot user, string serverName, bool remove, string stoppedBy, CancellationToken cancellationToken)
     {
         var identity = Identity(user.Name, serverName);
+        if (remove && serverName.Length == 0)
+            throw new HubApiException(400, "Cannot delete the default server");
         var row = await db.Servers.FirstOrDefaultAsync(s => s.UserId == user.Id && s.Name == serverName, cancellationToken);
         if (row is null)
         {
@@ -116,8 +118,6 @@ public sealed class ServerManager(
                 throw new HubApiException(404, $"{user.Name} has no server named '{serverName}'");
             return RequestOutcome.Done;   // a default server that never ran is stopped
         }
-        if (remove && serverName.Length == 0)
-            throw new HubApiException(400, "Cannot delete the default server");
         if (row.State is ResourceState.Pending or ResourceState.Starting && !row.StopRequested)
             throw new HubApiException(400, $"{identity.LogName} is pending spawn, please wait");
         if (row.State is ResourceState.Running)
@@ -159,6 +159,8 @@ public sealed class ServerManager(
     private async Task<string> FailureMessageAsync(long serverId, CancellationToken cancellationToken)
     {
         var reason = await db.Servers.AsNoTracking().Where(s => s.Id == serverId).Select(s => s.Reason).FirstOrDefaultAsync(cancellationToken);
-        return $"Spawner failed to start: {reason ?? "unknown reason"}";
+        const string prefix = "Spawn failed: ";
+        reason = reason is null ? "unknown reason" : reason.StartsWith(prefix, StringComparison.Ordinal) ? reason[prefix.Length..] : reason;
+        return $"Spawner failed to start: {reason}";
     }
 }

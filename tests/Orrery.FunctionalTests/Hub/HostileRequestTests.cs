@@ -481,6 +481,7 @@ public partial class HostileRequestTests(ServerFixture fixture) : IClassFixture<
             "token" => TargetToken,
             "id" when auth == "user" && template.StartsWith("hub/api/", StringComparison.Ordinal) => ActorSpareTokenId,
             "id" => TargetTokenId,
+            "server" => "gpu",
             _ => "no/such/route",
         };
     }
@@ -612,7 +613,10 @@ public partial class HostileRequestTests(ServerFixture fixture) : IClassFixture<
         }
     }
 
-    private static bool IsHubApi(string path) => path == "hub/api" || path.StartsWith("hub/api/", StringComparison.Ordinal) || path.StartsWith("hub/api?", StringComparison.Ordinal);
+    /// <summary>Routes answering in the hub's error shape; the OAuth endpoints answer in OAuth's (<c>{"error": …}</c>).</summary>
+    private static bool IsHubApi(string path) =>
+        (path == "hub/api" || path.StartsWith("hub/api/", StringComparison.Ordinal) || path.StartsWith("hub/api?", StringComparison.Ordinal))
+        && !path.StartsWith("hub/api/oauth2/", StringComparison.Ordinal);
 
     private static bool IsHubError(string text, int status)
     {
