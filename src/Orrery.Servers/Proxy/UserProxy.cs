@@ -9,6 +9,7 @@ using Orrery.Hub.Api;
 using Orrery.Hub.Auth;
 using Orrery.Hub.Pages;
 using Orrery.Hub.Proxy;
+using Orrery.Servers.Pages;
 using Orrery.Servers.Spawning;
 using Orrery.Storage;
 
@@ -49,7 +50,7 @@ public static class UserProxy
         var caller = await CallerAsync(context, resolver);
         if (caller is null)
         {
-            if (IsApiRequest(context))
+            if (IsApiRequest(context, identity))
                 await HubResults.Error(403, "Forbidden").ExecuteAsync(context);
             else
                 await HomePage.RedirectToLogin(context, orrery.Value).ExecuteAsync(context);
@@ -65,7 +66,7 @@ public static class UserProxy
         }
         if (running is null)
         {
-            await ServerNotRunning.WriteAsync(context, identity, IsApiRequest(context));
+            await ServerPages.WriteNotRunningAsync(context, name, server, IsApiRequest(context, identity));
             return;
         }
         activity.TouchServer(running.ServerId);
@@ -93,9 +94,9 @@ public static class UserProxy
         firstSegment.Length > 0 && await db.Servers.AnyAsync(s => s.User!.Name == user && s.Name == firstSegment, cancellationToken)
             ? firstSegment : "";
 
-    /// <summary>JupyterHub's rule: JSON for API-ish requests (Accept JSON, <c>/api/</c> in the path, or not a GET).</summary>
-    private static bool IsApiRequest(HttpContext context) =>
-        !HttpMethods.IsGet(context.Request.Method)
-        || context.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase)
-        || context.Request.Path.Value?.Contains("/api/", StringComparison.Ordinal) == true;
+    private static bool IsApiRequest(HttpContext context, ServerIdentity server)
+    {
+        var path = (context.Request.PathBase + context.Request.Path).Value ?? "";
+        return ServerPages.IsApiRequest(context.Request, path.StartsWith(server.Prefix, StringComparison.Ordinal) ? path[server.Prefix.Length..] : path);
+    }
 }

@@ -97,7 +97,7 @@ public sealed class UserProxyTests(ServersFixture fixture) : IClassFixture<Serve
         var api = await client.GetAsync($"user/{name}/api/status");
         api.StatusCode.ShouldBe(HttpStatusCode.FailedDependency);
         var message = (await api.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString();
-        message.ShouldBe($"JupyterHub server no longer running at /user/{name}/api/status. Restart the server at /hub/spawn/{name}");
+        message.ShouldBe($"JupyterHub server no longer running at /user/{name}/api/status. Restart the server at {Server.BaseAddress}hub/spawn/{name}");
 
         client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
         var page = await client.GetAsync($"user/{name}/tree");
