@@ -9,6 +9,7 @@ public static class ComputeModule
     {
         services.AddOptions<ComputeOptions>().BindConfiguration(ComputeOptions.SectionName);
         services.AddSingleton<ComputeBackends>();
+        services.AddSingleton<UserLocks>();
         services.AddSingleton<ComputeReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ComputeReconciler>());
         services.AddScoped<ComputeService>();

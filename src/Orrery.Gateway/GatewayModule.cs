@@ -24,7 +24,6 @@ public static class GatewayModule
         services.TryAddSingleton<ClusterRoutes>();
         services.AddSingleton<ClusterSignals>();
         services.AddSingleton<ClusterMemory>();
-        services.AddSingleton<UserLocks>();
         services.AddSingleton<GatewayAuth>();
         services.AddSingleton<ClusterReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterReconciler>());

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Orrery.Compute;
 using Orrery.Core.Lifecycle;
 using Orrery.Storage;
 using Orrery.Storage.Entities;
@@ -50,22 +50,4 @@ public sealed class ClusterLimiter(OrreryDb db, UserLocks locks, IOptions<Gatewa
         db.Clusters.Where(c => c.OwnerId == ownerId && !c.StopRequested && c.State != ResourceState.Stopped && c.State != ResourceState.Failed);
 
     private static int? Min(int? a, int b) => a is { } x ? Math.Min(x, b) : b;
-}
-
-/// <summary>One async lock per user, for the read-check-write of the user's budget.</summary>
-public sealed class UserLocks
-{
-    private readonly ConcurrentDictionary<long, SemaphoreSlim> _locks = new();
-
-    public async Task<IDisposable> AcquireAsync(long userId, CancellationToken cancellationToken)
-    {
-        var gate = _locks.GetOrAdd(userId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        return new Release(gate);
-    }
-
-    private sealed class Release(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
-    }
 }

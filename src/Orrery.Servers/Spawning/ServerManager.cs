@@ -32,7 +32,7 @@ public enum RequestOutcome
 /// </summary>
 public sealed class ServerManager(
     OrreryDb db, ComputeService compute, AccountService accounts, ProfileCatalog profiles, HomeDirectories homes,
-    HubAddress hub, ServerEvents events, ServerReconciler reconciler, TimeProvider time,
+    HubAddress hub, ServerEvents events, ServerReconciler reconciler, UserLocks locks, TimeProvider time,
     IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery)
 {
     /// <summary>Scopes of a server's own token: its user's own resources and Orrery's services, never admin.</summary>
@@ -48,11 +48,28 @@ public sealed class ServerManager(
         if (serverName.Length > 0 && !options.Value.AllowNamedServers)
             throw new HubApiException(400, "Named servers are not enabled.");
 
+        long serverId;
+        // Two starts of the same server at once must not both see it stopped and both launch it.
+        using (await locks.AcquireAsync(user.Id, cancellationToken))
+        {
+            var pending = await LaunchAsync(user, serverName, identity, userOptions, cancellationToken);
+            if (pending is null)
+                return RequestOutcome.Pending;
+            serverId = pending.Value;
+        }
+        reconciler.Wake();
+        return await WaitAsync(serverId, ResourceState.Running, options.Value.SlowSpawnTimeout, cancellationToken);
+    }
+
+    /// <summary>Checks and launches a new run; returns the server's id, or null when a spawn is already pending.</summary>
+    private async Task<long?> LaunchAsync(UserSnapshot user, string serverName, ServerIdentity identity, JsonElement? userOptions,
+        CancellationToken cancellationToken)
+    {
         var row = await db.Servers.FirstOrDefaultAsync(s => s.UserId == user.Id && s.Name == serverName, cancellationToken);
         switch (row?.State)
         {
             case ResourceState.Pending or ResourceState.Starting:
-                return RequestOutcome.Pending;
+                return null;
             case ResourceState.Stopping:
                 throw new HubApiException(400, $"{identity.LogName} is pending stop");
             case ResourceState.Running:
@@ -102,8 +119,7 @@ public sealed class ServerManager(
         // Saves the row and the token's server id with the new resource, in one transaction.
         await compute.RequestAsync(ResourceKind.Server, user.Id, identity.LogName, spec, backend, null, cancellationToken);
         events.Publish(row.Id, new ProgressEvent(50, $"Spawning server ({profile.DisplayName})..."));
-        reconciler.Wake();
-        return await WaitAsync(row.Id, ResourceState.Running, options.Value.SlowSpawnTimeout, cancellationToken);
+        return row.Id;
     }
 
     public async Task<RequestOutcome> StopAsync(UserSnapshot user, string serverName, bool remove, string stoppedBy, CancellationToken cancellationToken)
