@@ -1,7 +1,5 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Compute;
@@ -18,37 +16,15 @@ namespace Orrery.Compute;
 /// One pass at a time: it is the single writer of resource state, so concurrent paths cannot leak processes.
 /// </summary>
 public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBackends backends, TimeProvider time,
-    IOptions<ComputeOptions> options, ILogger<ComputeReconciler> logger) : BackgroundService
+    IOptions<ComputeOptions> options, ILogger<ComputeReconciler> logger) : ReconcileLoop(time)
 {
-    // Capacity one: many wake-ups before a pass collapse into one pass.
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    /// <summary>Asks for a pass soon instead of at the next interval.</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReconcileOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.ReconcileFailed(ex);
-            }
-            try
-            {
-                await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.Value.ReconcileInterval, time, stoppingToken));
-                _wake.Reader.TryRead(out _);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await ReconcileOnceAsync(cancellationToken);
+        return options.Value.ReconcileInterval;
     }
+
+    protected override void PassFailed(Exception exception) => logger.ReconcileFailed(exception);
 
     public async Task ReconcileOnceAsync(CancellationToken cancellationToken)
     {
@@ -143,5 +119,5 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             resource.State = ResourceLifecycle.Move(resource.State, to);
     }
 
-    private DateTime Now => time.GetUtcNow().UtcDateTime;
+    private DateTime Now => Time.GetUtcNow().UtcDateTime;
 }

@@ -1,7 +1,6 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Orrery.Compute;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Lifecycle;
@@ -18,28 +17,18 @@ namespace Orrery.Gateway.Clusters;
 /// it needs is in the database, so after a restart it re-attaches: routes come back, adapt resumes.
 /// </summary>
 public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignals signals, TimeProvider time,
-    IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger) : BackgroundService
+    IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger) : ReconcileLoop(time)
 {
     // While a scheduler is starting, its --scheduler-file is looked for this often, so RUNNING follows it closely.
     private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(50);
 
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken) =>
+        await ReconcileAllAsync(cancellationToken) ? StartingPollInterval : options.Value.ReconcileInterval;
 
-    public void Wake() => _wake.Writer.TryWrite(true);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var starting = await PassAsync(stoppingToken);
-            var interval = starting ? StartingPollInterval : options.Value.ReconcileInterval;
-            await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(interval, time, stoppingToken));
-            _wake.Reader.TryRead(out _);
-        }
-    }
+    protected override void PassFailed(Exception exception) => logger.ClusterPassFailed("(listing)", exception);
 
     /// <summary>Reconciles every unfinished cluster; returns whether one is still starting.</summary>
-    private async Task<bool> PassAsync(CancellationToken cancellationToken)
+    private async Task<bool> ReconcileAllAsync(CancellationToken cancellationToken)
     {
         List<string> names;
         await using (var scope = scopes.CreateAsyncScope())

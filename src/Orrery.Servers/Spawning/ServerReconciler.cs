@@ -1,7 +1,6 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Orrery.Compute;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Lifecycle;
@@ -16,51 +15,16 @@ namespace Orrery.Servers.Spawning;
 /// servers and restores their routes on its first pass.
 /// </summary>
 public sealed class ServerReconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<ServersOptions> options,
-    ILogger<ServerReconciler> logger) : BackgroundService
+    ILogger<ServerReconciler> logger) : ReconcileLoop(time)
 {
     private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private TaskCompletionSource _passed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken) =>
+        await ReconcileAllAsync(cancellationToken) ? StartingPollInterval : options.Value.ReconcileInterval;
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    protected override void PassFailed(Exception exception) => logger.ServerPassFailed("(listing)", exception);
 
-    /// <summary>Completes after the next pass ends, or after <paramref name="timeout"/>.</summary>
-    public async Task NextPassAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var passed = Volatile.Read(ref _passed).Task;
-        await Task.WhenAny(passed, Task.Delay(timeout, time, cancellationToken));
-        cancellationToken.ThrowIfCancellationRequested();
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var starting = false;
-            try
-            {
-                starting = await PassAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.ServerPassFailed("(listing)", e);
-            }
-            Interlocked.Exchange(ref _passed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-            var interval = starting ? StartingPollInterval : options.Value.ReconcileInterval;
-            try
-            {
-                await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(interval, time, stoppingToken));
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            _wake.Reader.TryRead(out _);
-        }
-    }
-
-    private async Task<bool> PassAsync(CancellationToken cancellationToken)
+    private async Task<bool> ReconcileAllAsync(CancellationToken cancellationToken)
     {
         List<long> ids;
         await using (var scope = scopes.CreateAsyncScope())
