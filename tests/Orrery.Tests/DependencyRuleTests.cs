@@ -18,6 +18,7 @@ public class DependencyRuleTests
         { "Orrery.Hub", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute"] },
         { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
         { "Orrery.Servers", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
+        { "Orrery.Jobs", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
     };
 
     [Theory]
