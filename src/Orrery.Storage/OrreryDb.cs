@@ -29,6 +29,9 @@ public class OrreryDb : DbContext
     public DbSet<ComputeResource> Resources => Set<ComputeResource>();
     public DbSet<DaskCluster> Clusters => Set<DaskCluster>();
     public DbSet<UserServer> Servers => Set<UserServer>();
+    public DbSet<BatchJob> Jobs => Set<BatchJob>();
+    public DbSet<JobPod> JobPods => Set<JobPod>();
+    public DbSet<CronJob> CronJobs => Set<CronJob>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -68,6 +71,7 @@ public class OrreryDb : DbContext
             resource.HasOne(r => r.Owner).WithMany().HasForeignKey(r => r.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
         ConfigureClusters(model);
+        ConfigureJobs(model);
         model.Entity<UserServer>(server =>
         {
             server.HasIndex(s => new { s.UserId, s.Name }).IsUnique();
@@ -75,6 +79,30 @@ public class OrreryDb : DbContext
             server.Property(s => s.Name).HasMaxLength(128);
             server.Property(s => s.State).HasConversion<string>().HasMaxLength(32);
             server.HasOne(s => s.User).WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+
+    private static void ConfigureJobs(ModelBuilder model)
+    {
+        model.Entity<BatchJob>(job =>
+        {
+            job.HasIndex(j => new { j.OwnerId, j.Name }).IsUnique();
+            job.HasIndex(j => j.State);
+            job.HasIndex(j => j.CronJobId);
+            job.Property(j => j.Name).HasMaxLength(63);
+            job.Property(j => j.State).HasConversion<string>().HasMaxLength(32);
+            job.HasOne(j => j.Owner).WithMany().HasForeignKey(j => j.OwnerId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<JobPod>(pod =>
+        {
+            pod.HasIndex(p => p.Name);
+            pod.HasOne(p => p.Job).WithMany().HasForeignKey(p => p.JobId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<CronJob>(cron =>
+        {
+            cron.HasIndex(c => new { c.OwnerId, c.Name }).IsUnique();
+            cron.Property(c => c.Name).HasMaxLength(63);
+            cron.HasOne(c => c.Owner).WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 

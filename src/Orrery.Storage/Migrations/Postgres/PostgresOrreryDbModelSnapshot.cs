@@ -91,6 +91,107 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.ToTable("Tokens");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.BatchJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ArgsJson")
+                        .HasColumnType("text");
+
+                    b.Property<int>("BackoffLimit")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("CommandJson")
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("CompletionTime")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<double?>("Cores")
+                        .HasColumnType("double precision");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long?>("CronJobId")
+                        .HasColumnType("bigint");
+
+                    b.Property<bool>("DeleteRequested")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Directory")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("EnvJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int?>("ExitCode")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime?>("FailedTime")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("GenerateName")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<bool>("HasCode")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Image")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long?>("MemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<long?>("TokenId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("TtlSecondsAfterFinished")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CronJobId");
+
+                    b.HasIndex("State");
+
+                    b.HasIndex("OwnerId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Jobs");
+                });
+
             modelBuilder.Entity("Orrery.Storage.Entities.ComputeResource", b =>
                 {
                     b.Property<string>("Id")
@@ -154,6 +255,81 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.HasIndex("OwnerId", "Kind");
 
                     b.ToTable("Resources");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.CronJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ConcurrencyPolicy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Directory")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("FailedJobsHistoryLimit")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("GenerateName")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<bool>("HasCode")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("JobTemplateJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("LastScheduleTime")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("LastSuccessfulTime")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Schedule")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("StartingDeadlineSeconds")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("SuccessfulJobsHistoryLimit")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("Suspend")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("CronJobs");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.DaskCluster", b =>
@@ -271,6 +447,41 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("Groups");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.JobPod", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ResourceId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId");
+
+                    b.HasIndex("Name");
+
+                    b.ToTable("JobPods");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>
@@ -408,7 +619,29 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.BatchJob", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
             modelBuilder.Entity("Orrery.Storage.Entities.ComputeResource", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.CronJob", b =>
                 {
                     b.HasOne("Orrery.Storage.Entities.User", "Owner")
                         .WithMany()
@@ -428,6 +661,17 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.JobPod", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.BatchJob", "Job")
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Job");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>

@@ -84,6 +84,105 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.ToTable("Tokens");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.BatchJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ArgsJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("BackoffLimit")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CommandJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("CompletionTime")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("Cores")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CronJobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("DeleteRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Directory")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EnvJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ExitCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("FailedTime")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GenerateName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("HasCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Image")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("MemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("TokenId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TtlSecondsAfterFinished")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CronJobId");
+
+                    b.HasIndex("State");
+
+                    b.HasIndex("OwnerId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Jobs");
+                });
+
             modelBuilder.Entity("Orrery.Storage.Entities.ComputeResource", b =>
                 {
                     b.Property<string>("Id")
@@ -147,6 +246,79 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.HasIndex("OwnerId", "Kind");
 
                     b.ToTable("Resources");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.CronJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ConcurrencyPolicy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Directory")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("FailedJobsHistoryLimit")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("GenerateName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("HasCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("JobTemplateJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LastScheduleTime")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LastSuccessfulTime")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Schedule")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ServerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("StartingDeadlineSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("SuccessfulJobsHistoryLimit")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Suspend")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("CronJobs");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.DaskCluster", b =>
@@ -262,6 +434,39 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("Groups");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.JobPod", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ResourceId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Uid")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId");
+
+                    b.HasIndex("Name");
+
+                    b.ToTable("JobPods");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>
@@ -395,7 +600,29 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Orrery.Storage.Entities.BatchJob", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
             modelBuilder.Entity("Orrery.Storage.Entities.ComputeResource", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.CronJob", b =>
                 {
                     b.HasOne("Orrery.Storage.Entities.User", "Owner")
                         .WithMany()
@@ -415,6 +642,17 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.JobPod", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.BatchJob", "Job")
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Job");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>
