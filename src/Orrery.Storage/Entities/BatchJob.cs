@@ -60,7 +60,8 @@ public sealed class JobPod
     public BatchJob? Job { get; set; }
     public required string Name { get; set; }
     public required string Uid { get; set; }
-    public required string ResourceId { get; set; }
+    /// <summary>Null while the attempt waits for capacity; then the compute resource running it.</summary>
+    public string? ResourceId { get; set; }
     public DateTime Created { get; set; }
 }
 

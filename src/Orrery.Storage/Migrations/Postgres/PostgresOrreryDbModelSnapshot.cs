@@ -468,7 +468,6 @@ namespace Orrery.Storage.Migrations.Postgres
                         .HasColumnType("text");
 
                     b.Property<string>("ResourceId")
-                        .IsRequired()
                         .HasColumnType("text");
 
                     b.Property<string>("Uid")

@@ -453,7 +453,6 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ResourceId")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Uid")

@@ -98,7 +98,7 @@ namespace Orrery.Storage.Migrations.Postgres
                     JobId = table.Column<long>(type: "bigint", nullable: false),
                     Name = table.Column<string>(type: "text", nullable: false),
                     Uid = table.Column<string>(type: "text", nullable: false),
-                    ResourceId = table.Column<string>(type: "text", nullable: false),
+                    ResourceId = table.Column<string>(type: "text", nullable: true),
                     Created = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
