@@ -1,3 +1,4 @@
+using Orrery.Core.Configuration;
 using Orrery.Servers.Profiles;
 
 namespace Orrery.Servers;

@@ -48,7 +48,7 @@ public sealed class HomeDirectories(IOptions<ServersOptions> options, IOptions<O
             return null;
         var used = Usage(userName, fresh: true);
         return used <= quota ? null
-            : $"The home directory of {userName} holds {Profiles.ByteSizes.Format(used)}, over its quota of {Profiles.ByteSizes.Format(quota)}; "
+            : $"The home directory of {userName} holds {ByteSizes.Format(used)}, over its quota of {ByteSizes.Format(quota)}; "
               + "delete files from it before starting a server";
     }
 

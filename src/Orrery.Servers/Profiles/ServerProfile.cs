@@ -1,3 +1,5 @@
+using Orrery.Core.Configuration;
+
 namespace Orrery.Servers.Profiles;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Orrery.Core.Configuration;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orrery.Servers;

@@ -1,6 +1,7 @@
+using Orrery.Core.Configuration;
 using System.Globalization;
 
-namespace Orrery.Servers.Profiles;
+namespace Orrery.Core.Configuration;
 
 /// <summary>JupyterHub's byte sizes: a number with an optional K, M, G or T suffix (powers of 1024).</summary>
 public static class ByteSizes
