@@ -1,5 +1,6 @@
 using Orrery.Gateway;
 using Orrery.Hub;
+using Orrery.Jobs;
 using Orrery.Servers;
 
 namespace Orrery.Server;
@@ -17,12 +18,14 @@ public static class Program
         builder.AddHubModule();      // users, login, tokens, JupyterHub REST API
         builder.AddServersModule();  // personal servers: profiles, spawn, progress, homes, the /user/ proxy
         builder.AddGatewayModule();  // Dask clusters: dask-gateway API, cluster reconciler, dashboard proxy
+        builder.AddJobsModule();     // batch jobs: kbatch-compatible API, code bundles, cron jobs, logs
 
         var app = builder.Build();
         app.UseOrreryServer();
         app.MapHubModule();
         app.MapServersModule();
         app.MapGatewayModule();
+        app.MapJobsModule();
         return app;
     }
 }

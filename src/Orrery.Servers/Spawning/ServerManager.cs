@@ -35,9 +35,6 @@ public sealed class ServerManager(
     HubAddress hub, ServerEvents events, ServerReconciler reconciler, UserLocks locks, TimeProvider time,
     IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery)
 {
-    /// <summary>Scopes of a server's own token: its user's own resources and Orrery's services, never admin.</summary>
-    private const string ServerTokenScopes = "self access:services!service=dask-gateway access:services!service=kbatch";
-
     public ServerIdentity Identity(string user, string server) => new(user, server, orrery.Value.BaseUrl);
 
     public async Task<RequestOutcome> StartAsync(UserSnapshot user, string serverName, JsonElement? userOptions, CancellationToken cancellationToken)
@@ -95,7 +92,7 @@ public sealed class ServerManager(
             db.Servers.Add(row);
             await db.SaveChangesAsync(cancellationToken);   // the id the server's token belongs to
         }
-        var (token, secret) = await accounts.IssueTokenAsync(user.Id, identity.Description, null, ServerTokenScopes, "server", cancellationToken);
+        var (token, secret) = await accounts.IssueTokenAsync(user.Id, identity.Description, null, Scopes.Workload, "server", cancellationToken);
         token.ServerId = row.Id;
 
         var port = ServerLaunch.FreeLoopbackPort();

@@ -1,0 +1,48 @@
+namespace Orrery.Jobs;
+
+/// <summary>Section "Orrery:Jobs": the kbatch-compatible batch-job service.</summary>
+public sealed class JobsOptions
+{
+    public const string SectionName = "Orrery:Jobs";
+
+    /// <summary>Path segment under <c>services/</c> and the scope callers need (<c>access:services!service=kbatch</c>).</summary>
+    public string ServiceName { get; set; } = "kbatch";
+
+    /// <summary>Largest code bundle (the zip, before base64), K/M/G suffixes; kbatch's ConfigMaps stop at 1 MiB, Orrery does not.</summary>
+    public string MaxBundleSize { get; set; } = "100M";
+
+    /// <summary>Most bytes a bundle may unpack to.</summary>
+    public string MaxBundleUnpackedSize { get; set; } = "1G";
+
+    /// <summary>How long a finished job, its status and its complete logs stay (kbatch: 1 hour; Orrery: 7 days).</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Jobs one user may have running at once (0 = no limit); more wait as pending.</summary>
+    public int MaxConcurrentJobs { get; set; } = 4;
+
+    /// <summary>Cores one user's running jobs may request together (0 = no limit).</summary>
+    public double MaxCores { get; set; }
+
+    /// <summary>Memory one user's running jobs may request together, K/M/G/T suffixes (empty = no limit).</summary>
+    public string MaxMemory { get; set; } = "";
+
+    /// <summary>Variables every job gets (kbatch's KBATCH_JOB_EXTRA_ENV), before Orrery's own.</summary>
+    public Dictionary<string, string> ExtraEnvironment { get; set; } = [];
+
+    /// <summary>What <c>GET profiles/</c> serves (kbatch's profile file): name → image and resources.</summary>
+    public Dictionary<string, JobProfile> Profiles { get; set; } = [];
+
+    /// <summary>How often jobs are checked; a change wakes the loop at once.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often cron schedules are looked at (runs are due at whole minutes).</summary>
+    public TimeSpan CronInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>A kbatch profile; the CLI applies it client-side.</summary>
+public sealed class JobProfile
+{
+    public string? Image { get; set; }
+    public Dictionary<string, string> Requests { get; set; } = [];
+    public Dictionary<string, string> Limits { get; set; } = [];
+}
