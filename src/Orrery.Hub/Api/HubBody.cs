@@ -49,13 +49,21 @@ public readonly struct HubBody
     /// </summary>
     private static void CheckText(JsonElement element)
     {
+        if (!IsValidText(element))
+            throw new HubApiException(400, "Invalid JSON in body of request");
+    }
+
+    /// <summary>False when some name or string is not valid text (reading it would throw later, as a 500).</summary>
+    public static bool IsValidText(JsonElement element)
+    {
         try
         {
             ReadAllText(element);
+            return true;
         }
         catch (InvalidOperationException)
         {
-            throw new HubApiException(400, "Invalid JSON in body of request");
+            return false;
         }
     }
 

@@ -163,7 +163,11 @@ public static class JobsApi
             limit.MaxRequestBodySize = bundle / 3 * 4 + (4 << 20);
         try
         {
-            return await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
+            var body = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
+            if (HubBody.IsValidText(body.RootElement))
+                return body;
+            body.Dispose();
+            throw new JobsApiException(422, "the body is not valid JSON: it holds a string that is not valid text");
         }
         catch (JsonException e)
         {
