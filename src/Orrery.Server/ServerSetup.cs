@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Orrery.Backends.Local;
+using Orrery.Backends.Slurm;
 using Orrery.Compute;
 using Orrery.Core.Configuration;
 using Orrery.Gateway.Proxy;
@@ -35,6 +36,11 @@ internal static class ServerSetup
         services.AddLocalBackend();
         services.AddCompute();
         services.PostConfigure<LocalBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "run") : o.StateDir);
+        if (builder.Configuration.GetValue<bool>($"{SlurmBackendOptions.SectionName}:Enabled"))
+        {
+            services.AddSlurmBackend();
+            services.PostConfigure<SlurmBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "slurm") : o.StateDir);
+        }
         services.AddDaskSniProxy();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes);
         services.AddProblemDetails();

@@ -14,6 +14,7 @@ public class DependencyRuleTests
         { "Orrery.Core", [] },
         { "Orrery.Storage", ["Orrery.Core"] },
         { "Orrery.Backends.Local", ["Orrery.Core"] },
+        { "Orrery.Backends.Slurm", ["Orrery.Core"] },
         { "Orrery.Compute", ["Orrery.Core", "Orrery.Storage"] },
         { "Orrery.Hub", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute"] },
         { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
