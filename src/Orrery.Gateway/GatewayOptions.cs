@@ -11,6 +11,13 @@ public sealed class GatewayOptions
     /// <summary>The program that runs `dask scheduler` / `dask worker` (Debian's python3-distributed).</summary>
     public string DaskCommand { get; set; } = "/usr/bin/dask";
 
+    /// <summary>
+    /// The compute backends schedulers and workers run on (e.g. "slurm"); empty = <c>Orrery:DefaultBackend</c>. A cluster
+    /// option named <c>scheduler_backend</c> or <c>worker_backend</c>, when declared, chooses per cluster.
+    /// </summary>
+    public string SchedulerBackend { get; set; } = "";
+    public string WorkerBackend { get; set; } = "";
+
     /// <summary>The cluster options users may set; empty means the defaults listed in docs/configuration.md.</summary>
     public List<OptionField> ClusterOptions { get; set; } = [];
 

@@ -32,6 +32,9 @@ public static class JobsModule
     {
         var orrery = app.Services.GetRequiredService<IOptions<OrreryOptions>>().Value;
         var jobs = app.Services.GetRequiredService<IOptions<JobsOptions>>().Value;
+        var known = app.Services.GetRequiredService<Compute.ComputeBackends>();
+        foreach (var (setting, backend) in jobs.NamedBackends().Where(b => known.Find(b.Backend) is null))
+            throw new InvalidOperationException($"{setting}: unknown compute backend '{backend}'; this Orrery has: {string.Join(", ", known.Names)}.");
         var prefix = orrery.ServicePrefix(jobs.ServiceName).TrimEnd('/');
         var open = app.MapGroup(prefix).AddEndpointFilter(new JobsAuthFilter(requireCaller: false));
         var api = app.MapGroup(prefix).AddEndpointFilter(new JobsAuthFilter(requireCaller: true));

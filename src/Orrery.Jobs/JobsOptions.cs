@@ -32,17 +32,37 @@ public sealed class JobsOptions
     /// <summary>What <c>GET profiles/</c> serves (kbatch's profile file): name → image and resources.</summary>
     public Dictionary<string, JobProfile> Profiles { get; set; } = [];
 
+    /// <summary>The compute backend jobs run on (e.g. "slurm"); empty = <c>Orrery:DefaultBackend</c>.</summary>
+    public string Backend { get; set; } = "";
+
     /// <summary>How often jobs are checked; a change wakes the loop at once.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often cron schedules are looked at (runs are due at whole minutes).</summary>
     public TimeSpan CronInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The backend a job runs on: its image's profile's, else <see cref="Backend"/>, else <paramref name="defaultBackend"/>.</summary>
+    public string BackendFor(string image, string defaultBackend) =>
+        Profiles.Values.FirstOrDefault(p => p.Image == image && !string.IsNullOrEmpty(p.Backend))?.Backend
+        ?? (Backend.Length > 0 ? Backend : defaultBackend);
+
+    /// <summary>Every backend name the settings mention, with the setting that names it.</summary>
+    public IEnumerable<(string Setting, string Backend)> NamedBackends() =>
+        Profiles.Where(p => !string.IsNullOrEmpty(p.Value.Backend)).Select(p => ($"{SectionName}:Profiles:{p.Key}:Backend", p.Value.Backend!))
+            .Concat(Backend.Length > 0 ? [($"{SectionName}:Backend", Backend)] : []);
 }
 
 /// <summary>A kbatch profile; the CLI applies it client-side.</summary>
 public sealed class JobProfile
 {
     public string? Image { get; set; }
+
+    /// <summary>
+    /// Where jobs of this profile run. kbatch applies profiles client-side and sends only the image, so a job whose
+    /// image is this profile's goes to this backend. Not served to clients.
+    /// </summary>
+    public string? Backend { get; set; }
+
     public Dictionary<string, string> Requests { get; set; } = [];
     public Dictionary<string, string> Limits { get; set; } = [];
 }

@@ -6,8 +6,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orrery.Compute;
 using Orrery.Core.Configuration;
 using Orrery.Core.Lifecycle;
 using Orrery.Gateway.Clusters;
@@ -69,6 +71,11 @@ public static class ClustersApi
         if (error is not null)
             throw new GatewayApiException(422, error);
         var settings = ClusterSettings.From(validated!);
+        var backends = context.RequestServices.GetRequiredService<ComputeBackends>();
+        foreach (var (field, backend) in new[] { ("scheduler_backend", settings.SchedulerBackendOr(options.Value, orrery.Value.DefaultBackend)),
+                                                 ("worker_backend", settings.WorkerBackendOr(options.Value, orrery.Value.DefaultBackend)) })
+            if (backends.Find(backend) is null)
+                throw new GatewayApiException(422, $"{field}: unknown compute backend '{backend}'; this Orrery has: {string.Join(", ", backends.Names)}");
         var name = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var (certificate, key) = ClusterCertificate.Create(name, time.GetUtcNow());
         var cluster = new DaskCluster

@@ -51,8 +51,10 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
     {
         PrepareWorkDir(cluster);
         var id = "scheduler-" + cluster.Name;
-        var spec = DaskLaunchSpecs.Scheduler(id, gateway.Value.DaskCommand, cluster.WorkDir, Settings(cluster));
-        await compute.RequestAsync(ResourceKind.Scheduler, cluster.OwnerId, "scheduler", spec, orrery.Value.DefaultBackend, cluster.Name, cancellationToken);
+        var settings = Settings(cluster);
+        var spec = DaskLaunchSpecs.Scheduler(id, gateway.Value.DaskCommand, cluster.WorkDir, settings);
+        await compute.RequestAsync(ResourceKind.Scheduler, cluster.OwnerId, "scheduler", spec,
+            settings.SchedulerBackendOr(gateway.Value, orrery.Value.DefaultBackend), cluster.Name, cancellationToken);
         cluster.SchedulerResourceId = id;
         cluster.State = ResourceLifecycle.Move(cluster.State, ResourceState.Starting);
     }

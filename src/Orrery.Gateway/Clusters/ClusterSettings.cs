@@ -5,8 +5,17 @@ namespace Orrery.Gateway.Clusters;
 
 /// <summary>What the validated options mean for the processes: worker size, environment, idle timeout.</summary>
 public sealed record ClusterSettings(double WorkerCores, int WorkerThreads, long WorkerMemory, string Image,
-    IReadOnlyDictionary<string, string> Environment, double IdleTimeoutSeconds)
+    IReadOnlyDictionary<string, string> Environment, double IdleTimeoutSeconds, string? SchedulerBackend = null, string? WorkerBackend = null)
 {
+    /// <summary>Where the scheduler runs: the cluster's option, else the gateway's setting, else Orrery's default.</summary>
+    public string SchedulerBackendOr(GatewayOptions gateway, string defaultBackend) =>
+        First(SchedulerBackend, gateway.SchedulerBackend, defaultBackend);
+
+    public string WorkerBackendOr(GatewayOptions gateway, string defaultBackend) =>
+        First(WorkerBackend, gateway.WorkerBackend, defaultBackend);
+
+    private static string First(params string?[] names) => names.First(n => !string.IsNullOrEmpty(n))!;
+
     private const long GiB = 1024L * 1024 * 1024;
 
     public static ClusterSettings From(JsonObject options)
@@ -23,6 +32,9 @@ public sealed record ClusterSettings(double WorkerCores, int WorkerThreads, long
             (long)(Number("worker_memory", 1) * GiB),
             options["image"] is JsonValue image && image.GetValueKind() == JsonValueKind.String ? image.GetValue<string>() : "",
             environment,
-            Number("idle_timeout", 0));
+            Number("idle_timeout", 0),
+            Text("scheduler_backend"),
+            Text("worker_backend"));
+        string? Text(string field) => options[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
     }
 }

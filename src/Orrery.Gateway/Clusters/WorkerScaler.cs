@@ -104,8 +104,10 @@ public sealed class WorkerScaler(ComputeService compute, SchedulerApi scheduler,
     {
         var name = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var id = "worker-" + name;
-        var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, ClusterDriver.Settings(cluster));
-        await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, orrery.Value.DefaultBackend, cluster.Name, cancellationToken);
+        var settings = ClusterDriver.Settings(cluster);
+        var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, settings);
+        await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, settings.WorkerBackendOr(gateway.Value, orrery.Value.DefaultBackend),
+            cluster.Name, cancellationToken);
     }
 
     /// <summary>Not-yet-registered workers go first (nothing to lose); the rest are chosen and drained by the scheduler.</summary>

@@ -107,8 +107,10 @@ public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache
         job.State = JobState.Failed;
         job.FailedTime = resource.Ended ?? Time.GetUtcNow().UtcDateTime;
         job.ExitCode = resource.ExitCode;
+        // The backend's reason says what a bare status cannot: OUT_OF_MEMORY, a node failure, Slurm's refusal.
         job.Reason = $"Job has reached the specified backoff limit: attempt {failed} of {job.BackoffLimit + 1} "
-                     + (resource.ExitCode is { } code ? $"exited with status {code}" : $"ended: {resource.Reason}");
+                     + (resource.ExitCode is { } code ? $"exited with status {code}" : "ended")
+                     + (resource.Reason is { Length: > 0 } why ? $" ({why})" : "");
         await FinishAsync(db, job, cancellationToken);
         logger.JobFinished(job.Name, job.Reason);
         return false;
@@ -119,7 +121,7 @@ public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache
         var workingDirectory = JobFiles.PrepareAttempt(job.Directory, pod.Name, JobFiles.Limits(options.Value));
         var spec = JobLaunch.Spec(job, pod, workingDirectory);
         var resource = await compute.RequestAsync(Core.Compute.ResourceKind.Job, job.OwnerId, pod.Name, spec,
-            orrery.Value.DefaultBackend, "job:" + job.Uid, cancellationToken);
+            options.Value.BackendFor(job.Image, orrery.Value.DefaultBackend), "job:" + job.Uid, cancellationToken);
         pod.ResourceId = resource.Id;
         job.State = JobState.Pending;
         await db.SaveChangesAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Orrery.Compute;
 
 namespace Orrery.Servers.Profiles;
 
@@ -22,11 +23,14 @@ public sealed class ProfileCatalog
         IdleTimeout = TimeSpan.FromHours(1),
     };
 
-    public ProfileCatalog(IOptions<ServersOptions> options)
+    public ProfileCatalog(IOptions<ServersOptions> options, ComputeBackends? backends = null)
     {
         var configured = options.Value.Profiles;
         All = configured.Count == 0 ? [BuiltIn] : configured;
         var problems = Check(All).ToList();
+        if (backends is not null)
+            problems.AddRange(All.Select((p, i) => (p, i)).Where(x => x.p.Backend.Length > 0 && backends.Find(x.p.Backend) is null)
+                .Select(x => $"{ServersOptions.SectionName}:Profiles:{x.i}:Backend: unknown compute backend '{x.p.Backend}'; this Orrery has: {string.Join(", ", backends.Names)}."));
         if (problems.Count > 0)
             throw new InvalidOperationException(string.Join(" ", problems));
     }
