@@ -52,6 +52,7 @@ public static class CronJobsApi
         var request = JobRequests.ParseCronJob(JobsApi.Property(body.RootElement, "job"));
         if (!CronSchedule.TryParse(request.Schedule, out _, out var error))
             throw new JobsApiException(422, $"CronJob.batch is invalid: spec.schedule: {error}");
+        JobService.CheckLimits(request.Job, options.Value);
         var name = request.Name ?? KubeNames.Generate(request.GenerateName);
         if (KubeNames.CheckName(name) is { } invalid)
             throw new JobsApiException(422, $"CronJob.batch \"{name}\" is invalid: {invalid}");

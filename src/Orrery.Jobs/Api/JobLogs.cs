@@ -96,7 +96,11 @@ public static class JobLogs
             await using (var scope = context.RequestServices.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
-                var resourceId = await db.JobPods.Where(p => p.Id == pod.Id).Select(p => p.ResourceId).FirstOrDefaultAsync(cancellationToken);
+                var current = await db.JobPods.Where(p => p.Id == pod.Id).Select(p => new { p.ResourceId, p.Job!.DeleteRequested })
+                    .FirstOrDefaultAsync(cancellationToken);
+                if (current is null || (current.DeleteRequested && current.ResourceId is null))
+                    return null;   // deleted before it ever ran: end the stream rather than wait forever
+                var resourceId = current.ResourceId;
                 var resource = resourceId is null ? null
                     : await db.Resources.AsNoTracking().FirstOrDefaultAsync(r => r.Id == resourceId, cancellationToken);
                 if (resource?.Handle is not null)

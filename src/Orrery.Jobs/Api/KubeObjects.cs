@@ -59,8 +59,9 @@ public static class KubeObjects
             w.WriteString("completion_time", Time(done));
         else
             w.WriteNull("completion_time");
-        WriteJobConditions(w, job);
-        WriteCount(w, "failed", job.State == JobState.Failed ? Math.Max(failedPods, 1) : failedPods);
+        var failed = job.State == JobState.Failed ? Math.Max(failedPods, 1) : failedPods;
+        WriteJobConditions(w, job, failed);
+        WriteCount(w, "failed", failed);
         w.WriteNull("failed_indexes");
         w.WriteNumber("ready", ready);
         w.WriteString("start_time", Time(job.Created));
@@ -73,7 +74,7 @@ public static class KubeObjects
         w.WriteEndObject();
     }
 
-    private static void WriteJobConditions(Utf8JsonWriter w, BatchJob job)
+    private static void WriteJobConditions(Utf8JsonWriter w, BatchJob job, int failed)
     {
         switch (job.State)
         {
@@ -92,6 +93,12 @@ public static class KubeObjects
                 // Waiting for the user's capacity: said where a person reads it (job show), in a condition's shape.
                 w.WriteStartArray("conditions");
                 WriteCondition(w, "Queued", "True", "WaitingForCapacity", waiting, job.Created);
+                w.WriteEndArray();
+                break;
+            case JobState.Pending or JobState.Running when failed > 0:
+                // An attempt failed and the job is retrying (or not yet marked failed): kbatch's table reads
+                // conditions whenever failed > 0 and crashes on null (§0 item 5), so a list, empty.
+                w.WriteStartArray("conditions");
                 w.WriteEndArray();
                 break;
             default:

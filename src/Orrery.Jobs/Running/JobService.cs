@@ -20,7 +20,7 @@ public sealed class JobService(OrreryDb db, AccountService accounts, JobReconcil
     public async Task<BatchJob> SubmitAsync(Caller caller, JobRequest request, string? code, CronJob? fromCron, string? name,
         CancellationToken cancellationToken)
     {
-        CheckLimits(request);
+        CheckLimits(request, options.Value);
         name ??= request.Name ?? await FreeNameAsync(caller.User.Id, request.GenerateName, cancellationToken);
         if (KubeNames.CheckName(name) is { } invalid)
             throw new JobsApiException(422, $"Job.batch \"{name}\" is invalid: {invalid}");
@@ -97,10 +97,12 @@ public sealed class JobService(OrreryDb db, AccountService accounts, JobReconcil
         new("JUPYTERHUB_API_TOKEN", token),
     ];
 
-    /// <summary>A job bigger than the user's whole allowance could never start: refused rather than queued forever.</summary>
-    private void CheckLimits(JobRequest request)
+    /// <summary>
+    /// A job bigger than the user's whole allowance could never start: refused rather than queued forever (and a cron
+    /// job whose runs would all be refused, at its submit).
+    /// </summary>
+    public static void CheckLimits(JobRequest request, JobsOptions limits)
     {
-        var limits = options.Value;
         if (limits.MaxCores > 0 && request.Cores > limits.MaxCores)
             throw new JobsApiException(422, $"the job requests {request.Cores} cores, more than the per-user limit of {limits.MaxCores} (Orrery:Jobs:MaxCores)");
         if (ByteSizes.Parse(limits.MaxMemory) is { } memory && request.MemoryBytes > memory)
