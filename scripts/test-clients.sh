@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 orrery_install_apt python3-distributed python3-pytest procps
+orrery_install_apt python3-kubernetes   # the kbatch CLI's models: test_kbatch.py checks the bodies it sends against them
 if [ -z "${ORRERY_URL:-}" ] && [ "${ORRERY_SKIP_BUILD:-0}" != 1 ]; then
     orrery_require_dotnet
     dotnet build src/Orrery.Server -v quiet -nologo -clp:ErrorsOnly
