@@ -46,6 +46,9 @@ public sealed class SlurmBackend : IComputeBackend
         var script = Path.Combine(directory, SlurmBatchScript.ScriptFileName);
         await File.WriteAllTextAsync(script, SlurmBatchScript.Write(spec, directory, workingDirectory), cancellationToken);
         File.SetUnixFileMode(script, ownerOnly);   // it holds the launch's secrets (tokens)
+        // The output file exists from the launch on (Slurm appends to it once the job starts), so a log followed while the
+        // job is still queued waits for its lines instead of finding nothing.
+        File.WriteAllBytes(Path.Combine(directory, SlurmBatchScript.OutputFileName), []);
 
         var result = await _commands.RunAsync("sbatch", SlurmBatchScript.SbatchArguments(spec, directory, workingDirectory, _options), cancellationToken);
         if (result.ExitCode != 0)
@@ -60,8 +63,16 @@ public sealed class SlurmBackend : IComputeBackend
     public async Task<BackendObservation> ObserveAsync(BackendHandle handle, CancellationToken cancellationToken)
     {
         var slurm = SlurmHandle.Parse(handle);
-        var queued = await _commands.RunAsync("squeue", ["-h", "-j", slurm.JobId, "-o", "%T"], cancellationToken);
-        var state = queued.ExitCode == 0 ? queued.Output : "";
+        var queued = await _commands.RunAsync("squeue", ["-h", "-j", slurm.JobId, "-o", "%T|%r"], cancellationToken);
+        var (state, pendingReason) = queued.ExitCode == 0 && queued.Output.Split('|', 2) is [var s, var r] ? (s, r) : ("", "");
+        if (state == "PENDING" && SlurmJobState.NeverStarts(pendingReason))
+        {
+            // Accepted by sbatch (a partition without EnforcePartLimits) but beyond what the partition can ever give: a
+            // refusal, not a wait that never ends.
+            await _commands.RunAsync("scancel", [slurm.JobId], cancellationToken);
+            return new BackendObservation(BackendState.Exited, null,
+                $"Slurm refused the job: it can never start in its partition as configured (pending, reason {pendingReason})");
+        }
         if (state is "PENDING" or "CONFIGURING" or "RUNNING" or "COMPLETING" or "SUSPENDED" or "REQUEUED")
             return SlurmJobState.FromState(state, null, null);
         // Finished (or unknown to squeue): scontrol keeps finished jobs for MinJobAge, with the exit code and reason.

@@ -49,7 +49,10 @@ internal static class SlurmBatchScript
     {
         var arguments = new List<string>
         {
-            "--parsable", "--export=NONE", $"--job-name=orrery-{spec.ResourceId}",
+            // --no-requeue: after a node failure Slurm would otherwise put the job back in the queue (PENDING, to run again
+            // minutes later under the same handle) where Orrery sees neither an end nor a running process; Orrery replaces
+            // or retries what ended itself, so the job must end (NODE_FAIL).
+            "--parsable", "--export=NONE", "--no-requeue", $"--job-name=orrery-{spec.ResourceId}",
             $"--output={Path.Combine(directory, OutputFileName)}", "--open-mode=append", $"--chdir={workingDirectory}",
         };
         if (spec.Resources.Cores is { } cores)

@@ -29,6 +29,13 @@ internal static class SlurmJobState
         };
     }
 
+    /// <summary>
+    /// Pending reasons that mean the job asks for more than its partition has (cores beyond any node, a time above its
+    /// MaxTime, features no node has): Slurm keeps such jobs pending forever when the partition does not enforce its limits
+    /// at submission. (PartitionNodeLimit is not one: it is also the reason while the nodes a job needs are down.)
+    /// </summary>
+    public static bool NeverStarts(string pendingReason) => pendingReason is "PartitionConfig" or "PartitionTimeLimit" or "BadConstraints";
+
     /// <summary>The fields of one <c>scontrol -o show job</c> line (space-separated Key=Value pairs).</summary>
     public static Dictionary<string, string> ParseFields(string line)
     {
