@@ -7,7 +7,7 @@ namespace Orrery.Backends.Local;
 /// Holds the <see cref="Process"/> of every child this Orrery process started until it exits: .NET reaps a
 /// child it tracks, so ended resources do not pile up as zombies, and each Process is disposed once done.
 /// </summary>
-internal sealed class ChildReaper : IDisposable
+internal sealed class ChildReaper(Action onExit) : IDisposable
 {
     private readonly ConcurrentDictionary<int, Process> _children = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -38,6 +38,7 @@ internal sealed class ChildReaper : IDisposable
         try
         {
             await process.WaitForExitAsync(_disposing.Token).ConfigureAwait(false);
+            onExit();
         }
         catch (OperationCanceledException)
         {

@@ -12,7 +12,7 @@ namespace Orrery.Backends.Local;
 /// output and exit status in files under <c>&lt;StateDir&gt;/&lt;ResourceId&gt;/</c>. Everything but the
 /// launch works from the handle alone, so a restarted Orrery picks up where the previous one left off.
 /// </summary>
-public sealed class LocalProcessBackend : IComputeBackend, IDisposable
+public sealed class LocalProcessBackend : IComputeBackend, IReportsEnds, IDisposable
 {
     public const string BackendName = "local";
 
@@ -29,7 +29,7 @@ public sealed class LocalProcessBackend : IComputeBackend, IDisposable
     private readonly LocalBackendOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LocalProcessBackend> _logger;
-    private readonly ChildReaper _children = new();
+    private readonly ChildReaper _children;
     private bool _disposed;
 
     public LocalProcessBackend(IOptions<LocalBackendOptions> options, TimeProvider timeProvider, ILogger<LocalProcessBackend> logger)
@@ -40,7 +40,11 @@ public sealed class LocalProcessBackend : IComputeBackend, IDisposable
         _options = options.Value;
         _time = timeProvider;
         _logger = logger;
+        _children = new ChildReaper(() => ResourceEnded?.Invoke());
     }
+
+    /// <summary>Raised when a child this process started exits (re-attached ones are seen at the next observation).</summary>
+    public event Action? ResourceEnded;
 
     private enum Leader
     {

@@ -9,5 +9,7 @@ public sealed class ComputeBackends(IEnumerable<IComputeBackend> backends)
 
     public IReadOnlyCollection<string> Names => _byName.Keys;
 
+    public IEnumerable<IComputeBackend> All => _byName.Values;
+
     public IComputeBackend? Find(string name) => _byName.GetValueOrDefault(name);
 }

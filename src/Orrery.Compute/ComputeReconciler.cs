@@ -18,10 +18,29 @@ namespace Orrery.Compute;
 public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBackends backends, TimeProvider time,
     IOptions<ComputeOptions> options, ILogger<ComputeReconciler> logger) : ReconcileLoop(time)
 {
+    // While something is starting, look again soon, so Running (and its start time) follows the launch closely.
+    private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(100);
+
+    private volatile bool _starting;
+
+    /// <summary>
+    /// Raised after a pass that changed some resource's state, so the reconcilers of what is built on resources
+    /// (servers, clusters, jobs) look at once instead of at their next interval.
+    /// </summary>
+    public event Action? ResourcesChanged;
+
     protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         await ReconcileOnceAsync(cancellationToken);
-        return options.Value.ReconcileInterval;
+        return _starting ? StartingPollInterval : options.Value.ReconcileInterval;
+    }
+
+    /// <summary>Backends that report ends (the local one reaps its children) wake the loop at once.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var notifier in backends.All.OfType<IReportsEnds>())
+            notifier.ResourceEnded += Wake;
+        return base.StartAsync(cancellationToken);
     }
 
     protected override void PassFailed(Exception exception) => logger.ReconcileFailed(exception);
@@ -34,11 +53,19 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             .Where(r => r.State == ResourceState.Pending || r.State == ResourceState.Starting
                         || r.State == ResourceState.Running || r.State == ResourceState.Stopping)
             .ToListAsync(cancellationToken);
+        var changed = false;
+        var starting = false;
         foreach (var resource in open)
         {
+            var before = resource.State;
             await ConvergeAsync(resource, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
+            changed |= resource.State != before;
+            starting |= resource.State == ResourceState.Starting;
         }
+        _starting = starting;
+        if (changed)
+            ResourcesChanged?.Invoke();
     }
 
     private async Task ConvergeAsync(ComputeResource resource, CancellationToken cancellationToken)
@@ -94,6 +121,13 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
         Move(resource, ResourceState.Starting);
         resource.Handle = result.Handle.Value;
         logger.Launched(resource.Id, resource.Backend);
+        // A local process runs as soon as it is launched; a batch job may not. Look once now either way.
+        var seen = await backend.ObserveAsync(result.Handle, cancellationToken);
+        if (seen.State == BackendState.Running)
+        {
+            Move(resource, ResourceState.Running);
+            resource.Started ??= Now;
+        }
     }
 
     private void End(ComputeResource resource, BackendObservation seen, bool stopRequested)

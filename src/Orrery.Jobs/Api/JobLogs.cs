@@ -18,7 +18,8 @@ namespace Orrery.Jobs.Api;
 /// </summary>
 public static class JobLogs
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    // How often a followed log file is read again at its end: a read of nothing costs one system call.
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
 
     public static async Task WriteAsync(HttpContext context, PodView pod, bool stream)
     {

@@ -19,8 +19,15 @@ namespace Orrery.Jobs.Running;
 /// in the database and the compute resources re-attach after a restart, so nothing is lost if Orrery is killed.
 /// </summary>
 public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache, TimeProvider time, IOptions<JobsOptions> options,
-    IOptions<OrreryOptions> orrery, ILogger<JobReconciler> logger) : ReconcileLoop(time)
+    IOptions<OrreryOptions> orrery, ILogger<JobReconciler> logger, ComputeReconciler compute) : ReconcileLoop(time)
 {
+    /// <summary>Looks as soon as a resource changes state (a process ended, a launch ran), not at the next interval.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        compute.ResourcesChanged += Wake;
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -37,12 +44,16 @@ public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache
                         || (j.State == JobState.Failed && j.FailedTime < retentionCutoff))
             .OrderBy(j => j.Id).ToListAsync(cancellationToken);
         var usage = await UsageAsync(db, cancellationToken);
+        // One query for every job's pods: a long queue must not cost a query per waiting job on every pass.
+        var jobIds = jobs.Select(j => j.Id).ToList();
+        var podsByJob = (await db.JobPods.Where(p => jobIds.Contains(p.JobId)).OrderBy(p => p.Id).ToListAsync(cancellationToken))
+            .ToLookup(p => p.JobId);
         var starting = false;
         foreach (var job in jobs)
         {
             try
             {
-                var pods = await db.JobPods.Where(p => p.JobId == job.Id).OrderBy(p => p.Id).ToListAsync(cancellationToken);
+                var pods = podsByJob[job.Id].ToList();
                 if (job.DeleteRequested || job.State is JobState.Succeeded or JobState.Failed)
                     await RemoveAsync(db, compute, backends, job, pods, cancellationToken);
                 else
