@@ -16,6 +16,9 @@ public sealed class GatewayOptions
     /// option named <c>scheduler_backend</c> or <c>worker_backend</c>, when declared, chooses per cluster.
     /// </summary>
     public string SchedulerBackend { get; set; } = "";
+
+    /// <summary>Batch placement for schedulers and workers (e.g. partition, account, qos on Slurm); declared cluster options of those names override it.</summary>
+    public Dictionary<string, string> Placement { get; set; } = [];
     public string WorkerBackend { get; set; } = "";
 
     /// <summary>The cluster options users may set; empty means the defaults listed in docs/configuration.md.</summary>

@@ -35,6 +35,9 @@ public sealed class JobsOptions
     /// <summary>The compute backend jobs run on (e.g. "slurm"); empty = <c>Orrery:DefaultBackend</c>.</summary>
     public string Backend { get; set; } = "";
 
+    /// <summary>Batch placement for jobs (e.g. Slurm's partition, account, qos); a job's image's profile adds to it.</summary>
+    public Dictionary<string, string> Placement { get; set; } = [];
+
     /// <summary>How often jobs are checked; a change wakes the loop at once.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -45,6 +48,16 @@ public sealed class JobsOptions
     public string BackendFor(string image, string defaultBackend) =>
         Profiles.Values.FirstOrDefault(p => p.Image == image && !string.IsNullOrEmpty(p.Backend))?.Backend
         ?? (Backend.Length > 0 ? Backend : defaultBackend);
+
+    /// <summary>The placement a job gets: the setting, then its image's profile's.</summary>
+    public IReadOnlyDictionary<string, string> PlacementFor(string image)
+    {
+        var placement = new Dictionary<string, string>(Placement, StringComparer.Ordinal);
+        foreach (var profile in Profiles.Values.Where(p => p.Image == image))
+            foreach (var (key, value) in profile.Placement)
+                placement[key] = value;
+        return placement;
+    }
 
     /// <summary>Every backend name the settings mention, with the setting that names it.</summary>
     public IEnumerable<(string Setting, string Backend)> NamedBackends() =>
@@ -62,6 +75,9 @@ public sealed class JobProfile
     /// image is this profile's goes to this backend. Not served to clients.
     /// </summary>
     public string? Backend { get; set; }
+
+    /// <summary>Placement for jobs of this profile (by image, as <see cref="Backend"/>). Not served to clients.</summary>
+    public Dictionary<string, string> Placement { get; set; } = [];
 
     public Dictionary<string, string> Requests { get; set; } = [];
     public Dictionary<string, string> Limits { get; set; } = [];

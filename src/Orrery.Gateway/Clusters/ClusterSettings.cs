@@ -5,8 +5,18 @@ namespace Orrery.Gateway.Clusters;
 
 /// <summary>What the validated options mean for the processes: worker size, environment, idle timeout.</summary>
 public sealed record ClusterSettings(double WorkerCores, int WorkerThreads, long WorkerMemory, string Image,
-    IReadOnlyDictionary<string, string> Environment, double IdleTimeoutSeconds, string? SchedulerBackend = null, string? WorkerBackend = null)
+    IReadOnlyDictionary<string, string> Environment, double IdleTimeoutSeconds, string? SchedulerBackend = null, string? WorkerBackend = null,
+    IReadOnlyDictionary<string, string>? PlacementOptions = null)
 {
+    /// <summary>Batch placement (partition, account, qos): the gateway's setting, overridden by the cluster's declared options.</summary>
+    public IReadOnlyDictionary<string, string> Placement(GatewayOptions gateway)
+    {
+        var placement = new Dictionary<string, string>(gateway.Placement, StringComparer.Ordinal);
+        foreach (var (key, value) in PlacementOptions ?? new Dictionary<string, string>())
+            placement[key] = value;
+        return placement;
+    }
+
     /// <summary>Where the scheduler runs: the cluster's option, else the gateway's setting, else Orrery's default.</summary>
     public string SchedulerBackendOr(GatewayOptions gateway, string defaultBackend) =>
         First(SchedulerBackend, gateway.SchedulerBackend, defaultBackend);
@@ -34,7 +44,8 @@ public sealed record ClusterSettings(double WorkerCores, int WorkerThreads, long
             environment,
             Number("idle_timeout", 0),
             Text("scheduler_backend"),
-            Text("worker_backend"));
+            Text("worker_backend"),
+            new[] { "partition", "account", "qos" }.Where(f => !string.IsNullOrEmpty(Text(f))).ToDictionary(f => f, f => Text(f)!));
         string? Text(string field) => options[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
     }
 }

@@ -19,7 +19,8 @@ public static class DaskLaunchSpecs
 
     public static string SchedulerFile(string workDir) => Path.Combine(workDir, "scheduler.json");
 
-    public static LaunchSpec Scheduler(string resourceId, string dask, string workDir, ClusterSettings settings)
+    public static LaunchSpec Scheduler(string resourceId, string dask, string workDir, ClusterSettings settings,
+        IReadOnlyDictionary<string, string>? placement = null)
     {
         var environment = Common(workDir, settings);
         environment["DASK_DISTRIBUTED__COMM__TLS__SCHEDULER__CERT"] = CertificatePath(workDir);
@@ -29,10 +30,15 @@ public static class DaskLaunchSpecs
             environment["DASK_DISTRIBUTED__SCHEDULER__IDLE_TIMEOUT"] = settings.IdleTimeoutSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
         string[] command = [dask, "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", "0",
             "--dashboard-address", "127.0.0.1:0", "--scheduler-file", SchedulerFile(workDir)];
-        return new LaunchSpec(resourceId, command, environment, workDir) { Resources = new ResourceRequest(Cores: 1) };
+        return new LaunchSpec(resourceId, command, environment, workDir)
+        {
+            Resources = new ResourceRequest(Cores: 1),
+            Placement = placement ?? new Dictionary<string, string>(),
+        };
     }
 
-    public static LaunchSpec Worker(string resourceId, string workerName, string dask, string workDir, string schedulerAddress, ClusterSettings settings)
+    public static LaunchSpec Worker(string resourceId, string workerName, string dask, string workDir, string schedulerAddress, ClusterSettings settings,
+        IReadOnlyDictionary<string, string>? placement = null)
     {
         var environment = Common(workDir, settings);
         environment["DASK_DISTRIBUTED__COMM__TLS__WORKER__CERT"] = CertificatePath(workDir);
@@ -44,6 +50,7 @@ public static class DaskLaunchSpecs
         return new LaunchSpec(resourceId, command, environment, workDir)
         {
             Resources = new ResourceRequest(settings.WorkerCores, settings.WorkerMemory),
+            Placement = placement ?? new Dictionary<string, string>(),
         };
     }
 

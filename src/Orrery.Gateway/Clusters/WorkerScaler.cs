@@ -105,7 +105,8 @@ public sealed class WorkerScaler(ComputeService compute, SchedulerApi scheduler,
         var name = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var id = "worker-" + name;
         var settings = ClusterDriver.Settings(cluster);
-        var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, settings);
+        var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, settings,
+            settings.Placement(gateway.Value));
         await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, settings.WorkerBackendOr(gateway.Value, orrery.Value.DefaultBackend),
             cluster.Name, cancellationToken);
     }

@@ -14,7 +14,7 @@ namespace Orrery.Jobs.Running;
 /// </summary>
 public static class JobLaunch
 {
-    public static LaunchSpec Spec(BatchJob job, JobPod pod, string workingDirectory)
+    public static LaunchSpec Spec(BatchJob job, JobPod pod, string workingDirectory, IReadOnlyDictionary<string, string> placement)
     {
         var command = job.CommandJson is null ? [] : JsonSerializer.Deserialize<List<string>>(job.CommandJson)!;
         var args = job.ArgsJson is null ? [] : JsonSerializer.Deserialize<List<string>>(job.ArgsJson)!;
@@ -24,6 +24,7 @@ public static class JobLaunch
         return new LaunchSpec(ComputeService.NewId(ResourceKind.Job), [.. command, .. args], env, workingDirectory)
         {
             Resources = new ResourceRequest(job.Cores, job.MemoryBytes),
+            Placement = placement,
         };
     }
 }

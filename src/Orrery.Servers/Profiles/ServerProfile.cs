@@ -33,6 +33,9 @@ public sealed class ServerProfile
     public TimeSpan? MaxAge { get; set; }
     /// <summary>Where a browser lands (<c>JUPYTERHUB_DEFAULT_URL</c>, e.g. <c>/lab</c>); empty = the server's own default.</summary>
     public string DefaultUrl { get; set; } = "";
+    /// <summary>Batch placement on that backend, e.g. Slurm's <c>partition</c>, <c>account</c>, <c>qos</c>.</summary>
+    public Dictionary<string, string> Placement { get; set; } = [];
+
     /// <summary>The compute backend that runs it; empty = <c>Orrery:DefaultBackend</c>.</summary>
     public string Backend { get; set; } = "";
 

@@ -71,7 +71,9 @@ public static class ServerLaunch
         return new LaunchSpec(i.ResourceId, i.Profile.Command, env, i.Home)
         {
             Image = i.Profile.Image.Length == 0 ? null : i.Profile.Image,
-            Resources = new ResourceRequest(i.Profile.CpuLimit, i.Profile.MemoryLimitBytes),
+            // MaxAge doubles as a batch time limit: the culler would stop the server then anyway.
+            Resources = new ResourceRequest(i.Profile.CpuLimit, i.Profile.MemoryLimitBytes, i.Profile.MaxAge is { } age && age > TimeSpan.Zero ? age : null),
+            Placement = i.Profile.Placement,
         };
     }
 
