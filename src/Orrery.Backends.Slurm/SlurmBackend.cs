@@ -50,7 +50,8 @@ public sealed class SlurmBackend : IComputeBackend
         // job is still queued waits for its lines instead of finding nothing.
         File.WriteAllBytes(Path.Combine(directory, SlurmBatchScript.OutputFileName), []);
 
-        var result = await _commands.RunAsync("sbatch", SlurmBatchScript.SbatchArguments(spec, directory, workingDirectory, _options), cancellationToken);
+        var result = await _commands.RunAsync("sbatch", SlurmBatchScript.SbatchArguments(spec, directory, workingDirectory, _options),
+            cancellationToken, bareEnvironment: true);
         if (result.ExitCode != 0)
             return LaunchResult.Rejected($"Slurm refused the job: {(result.Error.Length > 0 ? result.Error : result.Output)}");
         var jobId = result.Output.Split(';')[0].Trim();

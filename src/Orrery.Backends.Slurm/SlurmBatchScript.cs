@@ -5,8 +5,9 @@ using Orrery.Core.Compute;
 namespace Orrery.Backends.Slurm;
 
 /// <summary>
-/// The batch script of one resource. Slurm starts it on a node with <c>--export=NONE</c>, so the program sees exactly
-/// PATH, LANG and the launch's variables, as with the local backend. The script runs the program as a child (never
+/// The batch script of one resource. sbatch runs with a bare environment and <c>--export=ALL</c> (see
+/// <see cref="SlurmCommands.RunAsync"/>), so the program sees PATH, LANG, SLURM_CONF, Slurm's own SLURM_* variables
+/// and the launch's variables, close to the local backend. The script runs the program as a child (never
 /// through a shell's word splitting: every word is quoted), passes SIGTERM on so <c>scancel</c> stops it politely,
 /// and writes the exit status to a file next to the output, which outlives Slurm's memory of the job.
 /// </summary>
@@ -52,7 +53,7 @@ internal static class SlurmBatchScript
             // --no-requeue: after a node failure Slurm would otherwise put the job back in the queue (PENDING, to run again
             // minutes later under the same handle) where Orrery sees neither an end nor a running process; Orrery replaces
             // or retries what ended itself, so the job must end (NODE_FAIL).
-            "--parsable", "--export=NONE", "--no-requeue", $"--job-name=orrery-{spec.ResourceId}",
+            "--parsable", "--export=ALL", "--no-requeue", $"--job-name=orrery-{spec.ResourceId}",
             $"--output={Path.Combine(directory, OutputFileName)}", "--open-mode=append", $"--chdir={workingDirectory}",
         };
         if (spec.Resources.Cores is { } cores)

@@ -22,8 +22,9 @@ internal static class SlurmJobState
             "OUT_OF_MEMORY" => new BackendObservation(BackendState.Exited, exitCode is null or 0 ? 137 : exitCode,
                 "OUT_OF_MEMORY: the job used more memory than it asked for" + (reason is null ? "" : $" ({reason})")),
             "FAILED" => new BackendObservation(BackendState.Exited, exitCode ?? 1, reason is null or "None" ? null : $"Slurm: {reason}"),
-            "TIMEOUT" or "DEADLINE" => new BackendObservation(BackendState.Exited, exitCode ?? 143, $"{state}: the job reached its time limit"),
-            "CANCELLED" or "PREEMPTED" => new BackendObservation(BackendState.Exited, exitCode ?? 143, $"{state} by Slurm"),
+            // A job ended by Slurm never succeeded, whatever ExitCode says (a cancelled pending job shows 0:0).
+            "TIMEOUT" or "DEADLINE" => new BackendObservation(BackendState.Exited, exitCode is null or 0 ? 143 : exitCode, $"{state}: the job reached its time limit"),
+            "CANCELLED" or "PREEMPTED" => new BackendObservation(BackendState.Exited, exitCode is null or 0 ? 143 : exitCode, $"{state} by Slurm"),
             "NODE_FAIL" or "BOOT_FAIL" => new BackendObservation(BackendState.Lost, null, $"{state}: the node running it failed"),
             _ => new BackendObservation(BackendState.Lost, exitCode, $"unknown Slurm job state {state}"),
         };

@@ -128,6 +128,8 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             Move(resource, ResourceState.Running);
             resource.Started ??= Now;
         }
+        else if (seen.HasEnded)
+            End(resource, seen, stopRequested: false);   // a backend may already know (a refused batch job)
     }
 
     private void End(ComputeResource resource, BackendObservation seen, bool stopRequested)

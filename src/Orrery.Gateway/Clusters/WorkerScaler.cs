@@ -61,7 +61,8 @@ public sealed class WorkerScaler(ComputeService compute, SchedulerApi scheduler,
         foreach (var worker in workers.Where(w => !state.Registered.Contains(w.Name) && !w.StopRequested))
         {
             var ended = ResourceLifecycle.IsTerminal(worker.State);
-            var late = now - worker.Created > gateway.Value.WorkerStartTimeout;
+            // The start timeout counts from when the process runs: waiting in a batch queue (Slurm) is not a failed start.
+            var late = worker.Started is { } started && now - started > gateway.Value.WorkerStartTimeout;
             if ((ended || late) && state.Accounted.Add(worker.Id))
             {
                 cluster.WorkerStartFailures++;

@@ -21,4 +21,17 @@ public sealed record PodView(JobPod Pod, ComputeResource? Resource)
 public sealed record JobView(BatchJob Job, string Owner, IReadOnlyList<PodView> Pods)
 {
     public PodView? Current => Pods.Count == 0 ? null : Pods[^1];
+
+    /// <summary>
+    /// The job's state as its pods show it. The job reconciler records an attempt's end a moment after the compute
+    /// reconciler does; until then the answer must already agree with the pods (a failed pod under a job still
+    /// "running" would be a status kbatch's table cannot render).
+    /// </summary>
+    public JobState State => Job.State is JobState.Pending or JobState.Running && Current is { IsFinished: true } pod
+        ? pod.Phase == "Succeeded" ? JobState.Succeeded : Pods.Count > Job.BackoffLimit ? JobState.Failed : JobState.Pending
+        : Job.State;
+
+    public DateTime? CompletionTime => Job.CompletionTime ?? (State == JobState.Succeeded ? Current?.Resource?.Ended : null);
+
+    public DateTime? FailedTime => Job.FailedTime ?? (State == JobState.Failed ? Current?.Resource?.Ended : null);
 }

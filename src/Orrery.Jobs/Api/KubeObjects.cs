@@ -47,7 +47,8 @@ public static class KubeObjects
         var job = view.Job;
         var failedPods = view.Pods.Count(p => p.Phase == "Failed");
         w.WriteStartObject("status");
-        var (active, ready) = job.State switch
+        var state = view.State;
+        var (active, ready) = state switch
         {
             JobState.Pending => (1, 0),
             JobState.Running => (1, 1),
@@ -55,17 +56,17 @@ public static class KubeObjects
         };
         WriteCount(w, "active", active);
         w.WriteNull("completed_indexes");
-        if (job.State == JobState.Succeeded && job.CompletionTime is { } done)
+        if (state == JobState.Succeeded && view.CompletionTime is { } done)
             w.WriteString("completion_time", Time(done));
         else
             w.WriteNull("completion_time");
-        var failed = job.State == JobState.Failed ? Math.Max(failedPods, 1) : failedPods;
-        WriteJobConditions(w, job, failed);
+        var failed = state == JobState.Failed ? Math.Max(failedPods, 1) : failedPods;
+        WriteJobConditions(w, view, failed);
         WriteCount(w, "failed", failed);
         w.WriteNull("failed_indexes");
         w.WriteNumber("ready", ready);
         w.WriteString("start_time", Time(job.Created));
-        WriteCount(w, "succeeded", job.State == JobState.Succeeded ? 1 : 0);
+        WriteCount(w, "succeeded", state == JobState.Succeeded ? 1 : 0);
         w.WriteNumber("terminating", 0);
         w.WriteStartObject("uncounted_terminated_pods");
         w.WriteNull("failed");
@@ -74,19 +75,20 @@ public static class KubeObjects
         w.WriteEndObject();
     }
 
-    private static void WriteJobConditions(Utf8JsonWriter w, BatchJob job, int failed)
+    private static void WriteJobConditions(Utf8JsonWriter w, JobView view, int failed)
     {
-        switch (job.State)
+        var job = view.Job;
+        switch (view.State)
         {
             case JobState.Succeeded:
                 w.WriteStartArray("conditions");
-                WriteCondition(w, "Complete", "True", null, null, job.CompletionTime ?? job.Created);
+                WriteCondition(w, "Complete", "True", null, null, view.CompletionTime ?? job.Created);
                 w.WriteEndArray();
                 break;
             case JobState.Failed:
                 w.WriteStartArray("conditions");
                 WriteCondition(w, "Failed", "True", "BackoffLimitExceeded", job.Reason ?? "Job has reached the specified backoff limit",
-                    job.FailedTime ?? job.Created);
+                    view.FailedTime ?? job.Created);
                 w.WriteEndArray();
                 break;
             case JobState.Pending when job.Reason is { } waiting:

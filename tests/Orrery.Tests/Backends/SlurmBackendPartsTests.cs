@@ -35,6 +35,13 @@ public class SlurmBackendPartsTests
     }
 
     [Theory]
+    [InlineData("CANCELLED by 0")]
+    [InlineData("TIMEOUT")]
+    [InlineData("PREEMPTED")]
+    public void EndedBySlurm_NeverASuccess_EvenWithExitCodeZero(string state) =>
+        SlurmJobState.FromState(state, 0, null).Succeeded.ShouldBeFalse();
+
+    [Theory]
     [InlineData("0:0", 0)]
     [InlineData("3:0", 3)]
     [InlineData("0:9", 137)]
@@ -62,7 +69,7 @@ public class SlurmBackendPartsTests
         };
         var args = SlurmBatchScript.SbatchArguments(spec, "/state/job-abc", "/work", new SlurmBackendOptions { Account = "geo", Partition = "debug" });
         args.ShouldContain("--parsable");
-        args.ShouldContain("--export=NONE");
+        args.ShouldContain("--export=ALL");
         args.ShouldContain("--cpus-per-task=2");
         args.ShouldContain("--mem=300M");
         args.ShouldContain("--time=90");
