@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Orrery.Compute;
@@ -23,6 +24,32 @@ public abstract class ReconcileLoop(TimeProvider time) : BackgroundService
     {
         await Task.WhenAny(Volatile.Read(ref _passed).Task, Task.Delay(timeout, time, cancellationToken));
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Lists what to look at in one scope, then converges each item in a scope of its own, one at a time, so a failure
+    /// (reported through <paramref name="failed"/>) leaves the others be. Returns whether any wants a quick next pass.
+    /// </summary>
+    protected static async Task<bool> ConvergeEachAsync<TKey>(IServiceScopeFactory scopes, Func<IServiceProvider, Task<List<TKey>>> list,
+        Func<IServiceProvider, TKey, Task<bool>> converge, Action<TKey, Exception> failed)
+    {
+        List<TKey> keys;
+        await using (var scope = scopes.CreateAsyncScope())
+            keys = await list(scope.ServiceProvider);
+        var soon = false;
+        foreach (var key in keys)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                soon |= await converge(scope.ServiceProvider, key);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed(key, e);
+            }
+        }
+        return soon;
     }
 
     /// <summary>One pass over everything; returns how long to wait before the next one.</summary>

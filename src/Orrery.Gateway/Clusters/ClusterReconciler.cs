@@ -35,32 +35,15 @@ public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignal
     protected override void PassFailed(Exception exception) => logger.ClusterPassFailed("(listing)", exception);
 
     /// <summary>Reconciles every unfinished cluster; returns whether one is still starting.</summary>
-    private async Task<bool> ReconcileAllAsync(CancellationToken cancellationToken)
-    {
-        List<string> names;
-        await using (var scope = scopes.CreateAsyncScope())
+    private Task<bool> ReconcileAllAsync(CancellationToken cancellationToken) => ConvergeEachAsync(scopes,
+        services => services.GetRequiredService<OrreryDb>().Clusters
+            .Where(c => c.State != ResourceState.Stopped && c.State != ResourceState.Failed).Select(c => c.Name).ToListAsync(cancellationToken),
+        async (services, name) =>
         {
-            var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
-            names = await db.Clusters.Where(c => c.State != ResourceState.Stopped && c.State != ResourceState.Failed)
-                .Select(c => c.Name).ToListAsync(cancellationToken);
-        }
-        var starting = false;
-        foreach (var name in names)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var driver = scope.ServiceProvider.GetRequiredService<ClusterDriver>();
-                var (changed, state) = await driver.ConvergeAsync(name, cancellationToken);
-                if (changed)
-                    signals.Pulse(name);
-                starting |= state is ResourceState.Pending or ResourceState.Starting;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.ClusterPassFailed(name, ex);
-            }
-        }
-        return starting;
-    }
+            var (changed, state) = await services.GetRequiredService<ClusterDriver>().ConvergeAsync(name, cancellationToken);
+            if (changed)
+                signals.Pulse(name);
+            return state is ResourceState.Pending or ResourceState.Starting;
+        },
+        (name, e) => logger.ClusterPassFailed(name, e));
 }

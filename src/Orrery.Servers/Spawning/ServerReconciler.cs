@@ -31,29 +31,10 @@ public sealed class ServerReconciler(IServiceScopeFactory scopes, TimeProvider t
 
     protected override void PassFailed(Exception exception) => logger.ServerPassFailed("(listing)", exception);
 
-    private async Task<bool> ReconcileAllAsync(CancellationToken cancellationToken)
-    {
-        List<long> ids;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<OrreryDb>();
-            ids = await db.Servers.Where(s => s.State != ResourceState.Stopped && s.State != ResourceState.Failed)
-                .Select(s => s.Id).ToListAsync(cancellationToken);
-        }
-        var starting = false;
-        foreach (var id in ids)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var state = await scope.ServiceProvider.GetRequiredService<ServerDriver>().ConvergeAsync(id, cancellationToken);
-                starting |= state is ResourceState.Pending or ResourceState.Starting or ResourceState.Stopping;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.ServerPassFailed(id.ToString(System.Globalization.CultureInfo.InvariantCulture), e);
-            }
-        }
-        return starting;
-    }
+    private Task<bool> ReconcileAllAsync(CancellationToken cancellationToken) => ConvergeEachAsync(scopes,
+        services => services.GetRequiredService<OrreryDb>().Servers
+            .Where(s => s.State != ResourceState.Stopped && s.State != ResourceState.Failed).Select(s => s.Id).ToListAsync(cancellationToken),
+        async (services, id) => await services.GetRequiredService<ServerDriver>().ConvergeAsync(id, cancellationToken)
+            is ResourceState.Pending or ResourceState.Starting or ResourceState.Stopping,
+        (id, e) => logger.ServerPassFailed(id.ToString(System.Globalization.CultureInfo.InvariantCulture), e));
 }
