@@ -59,7 +59,7 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
         {
             var before = resource.State;
             await ConvergeAsync(resource, cancellationToken);
-            await db.SaveChangesAsync(cancellationToken);
+            await db.SaveChangesAsync(CancellationToken.None);   // what was done to a process is always recorded
             changed |= resource.State != before;
             starting |= resource.State == ResourceState.Starting;
         }
@@ -81,7 +81,9 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             if (resource.StopRequested)
                 End(resource, ResourceState.Stopped, null, "Stopped before it started.");
             else
-                await LaunchAsync(resource, backend, cancellationToken);
+                // Never abandoned half-way: a process started but not recorded (Orrery stopping mid-launch) would run
+                // untracked, and be launched again after a restart.
+                await LaunchAsync(resource, backend, CancellationToken.None);
             return;
         }
         var handle = new BackendHandle(resource.Backend, resource.Handle ?? "");

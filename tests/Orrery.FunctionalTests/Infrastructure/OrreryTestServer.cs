@@ -114,8 +114,13 @@ public sealed class OrreryTestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (!_stopped)
+        {
+            // The reconcilers stop first, so nothing still pending is launched after the clean-up looked.
+            _stopped = true;
+            await _app.StopAsync();
             await StopLeftoverProcessesAsync();
-        await DisposeWithoutCleanupAsync();
+            await _app.DisposeAsync();
+        }
         if (_ownsDataDir && Directory.Exists(DataDir))
             Directory.Delete(DataDir, recursive: true);
     }
@@ -130,5 +135,34 @@ public sealed class OrreryTestServer : IAsyncDisposable
         foreach (var resource in active)
             if (backends.Find(resource.Backend) is { } backend)
                 await backend.StopAsync(new BackendHandle(resource.Backend, resource.Handle!), TimeSpan.FromSeconds(1), CancellationToken.None);
+        KillProcessGroupsNaming(DataDir);
     }
+
+    /// <summary>
+    /// The backstop: any local-backend process group whose wrapper names this server's data directory (its state
+    /// directory is inside it) is killed, whatever the database says, so no test leaves processes behind.
+    /// </summary>
+    private static void KillProcessGroupsNaming(string dataDir)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+                continue;
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains(dataDir + "/", StringComparison.Ordinal))
+                    KillGroup(-pid, 9);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int KillGroup(int pid, int signal);
 }
