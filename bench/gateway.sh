@@ -15,6 +15,7 @@ PY=/usr/bin/python3   # Debian's, with python3-distributed; a pyenv python3 on P
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/lib.sh
 
 for tool in curl dotnet openssl /usr/bin/dask "$PY"; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (Debian: apt-get install -y python3-distributed openssl curl)" >&2; exit 1; }
@@ -25,39 +26,12 @@ WORK=$(mktemp -d)
 SERVER_PID=
 BENCH_PID=
 
-stop_pid() {   # stop_pid PID GRACE_TENTHS: TERM, wait, KILL
-    kill -0 "$1" 2>/dev/null || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-# Processes whose command line names the temp dir: dask schedulers and workers (Orrery's and the baseline's) and
-# their wrapper shells. Orrery's outlive the server by design (they re-attach after a restart), so they are swept here.
-leftovers() {
-    local dir cmd
-    for dir in /proc/[0-9]*; do
-        [[ ${dir#/proc/} == "$$" ]] && continue
-        cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
-        [[ $cmd == *"$WORK/"* ]] && echo "${dir#/proc/}"
-    done
-    return 0
-}
-
 cleanup() {
-    local status=$? pids
+    local status=$?
     trap - EXIT INT TERM
-    [[ -n "$BENCH_PID" ]] && stop_pid "$BENCH_PID" 600   # it deletes its clusters and stops its processes itself
-    [[ -n "$SERVER_PID" ]] && stop_pid "$SERVER_PID" 100
-    pids=$(leftovers)
-    if [[ -n "$pids" ]]; then
-        echo "[bench] stopping leftover processes: $(echo $pids)" >&2
-        kill -TERM $pids 2>/dev/null || true
-        sleep 3
-        pids=$(leftovers)
-        [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null || true
-    fi
+    [[ -n "$BENCH_PID" ]] && bench_stop_pid "$BENCH_PID" 600   # it deletes its clusters and stops its processes itself
+    [[ -n "$SERVER_PID" ]] && bench_stop_pid "$SERVER_PID" 100
+    bench_stop_leftovers "$WORK"
     if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
         mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
     fi
@@ -68,7 +42,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-source bench/lib.sh
 log() { bench_log "$@"; }
 
 # ---- build and start ------------------------------------------------------------------------------------------

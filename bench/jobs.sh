@@ -18,6 +18,7 @@ PY=/usr/bin/python3   # Debian's; the client tests' module it imports needs noth
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/lib.sh
 
 for tool in curl dotnet sh true "$PY"; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 1; }
@@ -29,38 +30,12 @@ WORK=$(mktemp -d)
 SERVER_PID=
 BENCH_PID=
 
-stop_pid() {   # stop_pid PID GRACE_TENTHS: TERM, wait, KILL
-    kill -0 "$1" 2>/dev/null || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-# Job processes left over (a job runs in <data>/jobs/<uid>/<pod>/code): their working directory is in the temp dir.
-leftovers() {
-    local dir cwd
-    for dir in /proc/[0-9]*; do
-        [[ ${dir#/proc/} == "$$" ]] && continue
-        cwd=$(readlink "$dir/cwd" 2>/dev/null) || continue
-        [[ $cwd == "$WORK/"* ]] && echo "${dir#/proc/}"
-    done
-    return 0
-}
-
 cleanup() {
-    local status=$? pids
+    local status=$?
     trap - EXIT INT TERM
-    [[ -n "$BENCH_PID" ]] && stop_pid "$BENCH_PID" 50
-    [[ -n "$SERVER_PID" ]] && stop_pid "$SERVER_PID" 100
-    pids=$(leftovers)
-    if [[ -n "$pids" ]]; then
-        echo "[bench] stopping leftover job processes: $(echo $pids)" >&2
-        kill -TERM $pids 2>/dev/null || true
-        sleep 2
-        pids=$(leftovers)
-        [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null || true
-    fi
+    [[ -n "$BENCH_PID" ]] && bench_stop_pid "$BENCH_PID" 50
+    [[ -n "$SERVER_PID" ]] && bench_stop_pid "$SERVER_PID" 100
+    bench_stop_leftovers "$WORK"
     if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
         mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
     fi
@@ -71,7 +46,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-source bench/lib.sh
 log() { bench_log "$@"; }
 
 # ---- build and start ------------------------------------------------------------------------------------------

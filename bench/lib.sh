@@ -18,3 +18,38 @@ bench_build_server() {
 bench_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 bench_random_token() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }   # 48 hex characters
+
+# bench_stop_pid PID GRACE_TENTHS: TERM, wait up to the grace, then KILL.
+bench_stop_pid() {
+    kill -0 "$1" 2>/dev/null || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# Processes that belong to a run in DIR: their command line names it (dask schedulers and workers, wrapper shells,
+# Slurm daemons) or they run inside it (job processes). Orrery's processes outlive the server by design (they
+# re-attach after a restart), so a benchmark sweeps them at the end.
+bench_leftovers() {
+    local work=$1 dir cmd cwd
+    for dir in /proc/[0-9]*; do
+        [[ ${dir#/proc/} == "$$" ]] && continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
+        cwd=$(readlink "$dir/cwd" 2>/dev/null) || cwd=
+        [[ $cmd == *"$work/"* || $cwd == "$work/"* ]] && echo "${dir#/proc/}"
+    done
+    return 0
+}
+
+# bench_stop_leftovers DIR: TERM what is left of the run, then KILL what survives a few seconds.
+bench_stop_leftovers() {
+    local pids
+    pids=$(bench_leftovers "$1")
+    [[ -n "$pids" ]] || return 0
+    bench_log "stopping leftover processes: $(echo $pids)"
+    kill -TERM $pids 2>/dev/null || true
+    sleep 3
+    pids=$(bench_leftovers "$1")
+    [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null || true
+}

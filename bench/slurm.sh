@@ -19,6 +19,7 @@ PY=/usr/bin/python3   # Debian's, with python3-distributed; a pyenv python3 on P
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/lib.sh
 
 for tool in curl dotnet /usr/bin/dask "$PY"; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (Debian: apt-get install -y python3-distributed curl)" >&2; exit 1; }
@@ -32,46 +33,19 @@ LOCAL_PID=
 SLURM_PID=
 BENCH_PID=
 
-stop_pid() {   # stop_pid PID GRACE_TENTHS: TERM, wait, KILL
-    kill -0 "$1" 2>/dev/null || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-# Processes whose command line names the temp dir: dask schedulers and workers (Orrery's outlive the server by design:
-# they re-attach after a restart) and their wrapper shells; Slurm's daemons too, should `slurm.sh stop` have failed.
-leftovers() {
-    local dir cmd
-    for dir in /proc/[0-9]*; do
-        [[ ${dir#/proc/} == "$$" ]] && continue
-        cmd=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
-        [[ $cmd == *"$WORK/"* ]] && echo "${dir#/proc/}"
-    done
-    return 0
-}
-
 cleanup() {
-    local status=$? pids
+    local status=$?
     trap - EXIT INT TERM
-    [[ -n "$BENCH_PID" ]] && stop_pid "$BENCH_PID" 900   # it deletes its clusters and cancels its jobs itself
-    [[ -n "$SLURM_PID" ]] && stop_pid "$SLURM_PID" 100
-    [[ -n "$LOCAL_PID" ]] && stop_pid "$LOCAL_PID" 100
+    [[ -n "$BENCH_PID" ]] && bench_stop_pid "$BENCH_PID" 900   # it deletes its clusters and cancels its jobs itself
+    [[ -n "$SLURM_PID" ]] && bench_stop_pid "$SLURM_PID" 100
+    [[ -n "$LOCAL_PID" ]] && bench_stop_pid "$LOCAL_PID" 100
     if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
         mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
         [[ -n "$SLURM_DIR" ]] && cp "$SLURM_DIR"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
     fi
     # Cancels whatever job is left and stops munged, slurmctld and the slurmd by their pid files.
     [[ -n "$SLURM_DIR" ]] && { scripts/slurm.sh stop "$SLURM_DIR" || echo "[bench] scripts/slurm.sh stop failed" >&2; }
-    pids=$(leftovers)
-    if [[ -n "$pids" ]]; then
-        echo "[bench] stopping leftover processes: $(echo $pids)" >&2
-        kill -TERM $pids 2>/dev/null || true
-        sleep 3
-        pids=$(leftovers)
-        [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null || true
-    fi
+    bench_stop_leftovers "$WORK"
     rm -rf "$WORK"
     exit "$status"
 }
@@ -79,7 +53,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-source bench/lib.sh
 log() { bench_log "$@"; }
 
 # ---- Slurm, build, servers ------------------------------------------------------------------------------------
