@@ -16,19 +16,17 @@ namespace Orrery.FunctionalTests.Servers;
 /// </summary>
 public sealed class CullingAndOwnershipTests
 {
-    /// <summary>A cheap profile that records its environment in the home, so tests can use the server's own token.</summary>
-    private static Dictionary<string, string?> TinyProfile(string idle = "00:00:00", string maxAge = "00:00:00") => new(GatewayClient.FastSettings)
+    /// <summary>The shared cheap profiles (tiny is the default), culling every 200 ms, and the gateway's fast loops.</summary>
+    private static Dictionary<string, string?> TinyProfile(string idle = "00:00:00", string maxAge = "00:00:00")
     {
-        ["Orrery:Servers:Profiles:0:Slug"] = "tiny",
-        ["Orrery:Servers:Profiles:0:Command:0"] = "/bin/sh",
-        ["Orrery:Servers:Profiles:0:Command:1"] = "-c",
-        ["Orrery:Servers:Profiles:0:Command:2"] =
-            "env > \"$HOME/env.txt\"; p=${JUPYTERHUB_SERVICE_URL#http://127.0.0.1:}; exec python3 -m http.server --bind 127.0.0.1 ${p%%/*}",
-        ["Orrery:Servers:Profiles:0:IdleTimeout"] = idle,
-        ["Orrery:Servers:Profiles:0:MaxAge"] = maxAge,
-        ["Orrery:Servers:CullInterval"] = "00:00:00.200",
-        ["Orrery:Servers:ReconcileInterval"] = "00:00:00.300",
-    };
+        var changes = new Dictionary<string, string?>(GatewayClient.FastSettings)
+        {
+            ["Orrery:Servers:Profiles:0:IdleTimeout"] = idle,
+            ["Orrery:Servers:Profiles:0:MaxAge"] = maxAge,
+            ["Orrery:Servers:CullInterval"] = "00:00:00.200",
+        };
+        return ServerProfiles.Settings(changes);
+    }
 
     [Fact]
     public async Task IdleServer_IsStoppedWithTheReasonKept()
@@ -112,7 +110,7 @@ public sealed class CullingAndOwnershipTests
     }
 
     private static Dictionary<string, string> ServerEnvironment(OrreryTestServer server, string user) =>
-        File.ReadAllLines(Path.Combine(server.DataDir, "homes", user, "env.txt"))
+        File.ReadAllLines(Path.Combine(server.DataDir, "homes", user, "env-.txt"))
             .Select(line => line.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.First()[1]);
 
     private static async Task<UserServer> ServerRowAsync(OrreryTestServer server, string user)
