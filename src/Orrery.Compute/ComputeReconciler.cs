@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Compute;
+using Orrery.Core.Environments;
 using Orrery.Core.Lifecycle;
 using Orrery.Storage;
 using Orrery.Storage.Entities;
@@ -55,10 +56,11 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             .ToListAsync(cancellationToken);
         var changed = false;
         var starting = false;
+        var environments = scope.ServiceProvider.GetService<IEnvironments>();
         foreach (var resource in open)
         {
             var before = resource.State;
-            await ConvergeAsync(resource, cancellationToken);
+            await ConvergeAsync(resource, environments, cancellationToken);
             await db.SaveChangesAsync(CancellationToken.None);   // what was done to a process is always recorded
             changed |= resource.State != before;
             starting |= resource.State == ResourceState.Starting;
@@ -68,8 +70,11 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             ResourcesChanged?.Invoke();
     }
 
-    private async Task ConvergeAsync(ComputeResource resource, CancellationToken cancellationToken)
+    private async Task ConvergeAsync(ComputeResource resource, IEnvironments? environments, CancellationToken cancellationToken)
     {
+        if (resource.State == ResourceState.Pending && !resource.StopRequested && environments is not null
+            && !await RealiseAsync(resource, environments, cancellationToken))
+            return;
         var backend = backends.Find(resource.Backend);
         if (backend is null)
         {
@@ -102,6 +107,34 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
         }
         else if (seen.HasEnded)
             End(resource, seen, stopRequested: false);
+    }
+
+    /// <summary>
+    /// Turns an environment named in the spec into what runs it (a virtual environment's PATH, a container image and
+    /// the container backend), once, before the launch; false when it cannot be, and the resource failed saying why.
+    /// </summary>
+    private async Task<bool> RealiseAsync(ComputeResource resource, IEnvironments environments, CancellationToken cancellationToken)
+    {
+        LaunchSpec spec;
+        try
+        {
+            spec = LaunchSpecJson.Read(resource.SpecJson);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return true;   // the launch reports it
+        }
+        if (spec.Image is null)
+            return true;
+        var realised = await environments.RealiseAsync(spec, resource.Backend, cancellationToken);
+        if (realised.Spec is null)
+        {
+            End(resource, ResourceState.Failed, null, realised.Error);
+            return false;
+        }
+        resource.SpecJson = LaunchSpecJson.Write(realised.Spec);
+        resource.Backend = realised.Backend;
+        return true;
     }
 
     private async Task LaunchAsync(ComputeResource resource, IComputeBackend backend, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Orrery.Environments;
 using Orrery.Gateway;
 using Orrery.Hub;
 using Orrery.Jobs;
@@ -19,6 +20,7 @@ public static class Program
         builder.AddServersModule();  // personal servers: profiles, spawn, progress, homes, the /user/ proxy
         builder.AddGatewayModule();  // Dask clusters: dask-gateway API, cluster reconciler, dashboard proxy
         builder.AddJobsModule();     // batch jobs: kbatch-compatible API, code bundles, cron jobs, logs
+        builder.AddEnvironmentsModule(); // environments: base + packages + local libraries, built once, used everywhere
 
         var app = builder.Build();
         app.UseOrreryServer();
@@ -26,6 +28,7 @@ public static class Program
         app.MapServersModule();
         app.MapGatewayModule();
         app.MapJobsModule();
+        app.MapEnvironmentsModule();
         return app;
     }
 }

@@ -32,6 +32,7 @@ public class OrreryDb : DbContext
     public DbSet<BatchJob> Jobs => Set<BatchJob>();
     public DbSet<JobPod> JobPods => Set<JobPod>();
     public DbSet<CronJob> CronJobs => Set<CronJob>();
+    public DbSet<SoftwareEnvironment> Environments => Set<SoftwareEnvironment>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -72,6 +73,7 @@ public class OrreryDb : DbContext
         });
         ConfigureClusters(model);
         ConfigureJobs(model);
+        ConfigureEnvironments(model);
         model.Entity<UserServer>(server =>
         {
             server.HasIndex(s => new { s.UserId, s.Name }).IsUnique();
@@ -105,6 +107,17 @@ public class OrreryDb : DbContext
             cron.HasOne(c => c.Owner).WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Cascade);
         });
     }
+
+    private static void ConfigureEnvironments(ModelBuilder model) => model.Entity<SoftwareEnvironment>(environment =>
+    {
+        environment.HasIndex(e => new { e.OwnerId, e.Name });
+        environment.HasIndex(e => e.ContentId);
+        environment.Property(e => e.Name).HasMaxLength(63);
+        environment.Property(e => e.ContentId).HasMaxLength(32);
+        environment.Property(e => e.Kind).HasMaxLength(16);
+        environment.Property(e => e.State).HasConversion<string>().HasMaxLength(32);
+        environment.HasOne(e => e.Owner).WithMany().HasForeignKey(e => e.OwnerId).OnDelete(DeleteBehavior.Cascade);
+    });
 
     private static void ConfigureClusters(ModelBuilder model) => model.Entity<DaskCluster>(cluster =>
     {

@@ -20,6 +20,7 @@ public class DependencyRuleTests
         { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
         { "Orrery.Servers", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
         { "Orrery.Jobs", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
+        { "Orrery.Environments", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
     };
 
     [Theory]

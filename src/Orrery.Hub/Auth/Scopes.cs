@@ -58,7 +58,7 @@ public static class Scopes
     /// Scopes of the tokens Orrery hands to what it runs for a user (a server's JUPYTERHUB_API_TOKEN, a job's):
     /// the user's own resources and Orrery's services, never admin rights even for an admin.
     /// </summary>
-    public const string Workload = "self access:services!service=dask-gateway access:services!service=kbatch";
+    public const string Workload = "self access:services!service=dask-gateway access:services!service=kbatch access:services!service=environments";
 
     public static bool IsKnown(string name) =>
         Subscopes.ContainsKey(name) || Leaves.Contains(name) || name is "self" or "inherit" || name.StartsWith("custom:", StringComparison.Ordinal);

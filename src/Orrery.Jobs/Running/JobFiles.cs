@@ -1,6 +1,6 @@
 using Orrery.Core.Configuration;
 using Orrery.Jobs.Api;
-using Orrery.Jobs.Bundles;
+using Orrery.Core.Bundles;
 
 namespace Orrery.Jobs.Running;
 

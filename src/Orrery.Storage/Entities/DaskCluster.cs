@@ -39,6 +39,8 @@ public sealed class DaskCluster
     public long? ServerId { get; set; }
     /// <summary>Set by the owner to keep the cluster running when its <see cref="ServerId"/> server stops.</summary>
     public bool KeepRunning { get; set; }
+    /// <summary>Said when the cluster was created: its environment's python/dask/distributed differ from its server's.</summary>
+    public string? Warning { get; set; }
     public DateTime Created { get; set; }
     public DateTime? Started { get; set; }
     public DateTime? Ended { get; set; }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using Orrery.Jobs.Bundles;
+using Orrery.Core.Bundles;
 
 namespace Orrery.Tests.Jobs;
 

@@ -403,6 +403,9 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.Property<int>("TargetWorkers")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Warning")
+                        .HasColumnType("text");
+
                     b.Property<string>("WorkDir")
                         .IsRequired()
                         .HasColumnType("text");
@@ -481,6 +484,79 @@ namespace Orrery.Storage.Migrations.Postgres
                     b.HasIndex("Name");
 
                     b.ToTable("JobPods");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.SoftwareEnvironment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("BuildResourceId")
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("Built")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ContentId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DefaultForProfile")
+                        .HasColumnType("text");
+
+                    b.Property<string>("FailedStep")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("PackagesJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text");
+
+                    b.Property<string>("SharedWithGroup")
+                        .HasColumnType("text");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("VersionsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ContentId");
+
+                    b.HasIndex("OwnerId", "Name");
+
+                    b.ToTable("Environments");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>
@@ -671,6 +747,17 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Job");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.SoftwareEnvironment", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>

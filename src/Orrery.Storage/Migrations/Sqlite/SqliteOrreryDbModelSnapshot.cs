@@ -392,6 +392,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.Property<int>("TargetWorkers")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Warning")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("WorkDir")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -466,6 +469,77 @@ namespace Orrery.Storage.Migrations.Sqlite
                     b.HasIndex("Name");
 
                     b.ToTable("JobPods");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.SoftwareEnvironment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BuildResourceId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("Built")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ContentId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Created")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DefaultForProfile")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FailedStep")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PackagesJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SharedWithGroup")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VersionsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ContentId");
+
+                    b.HasIndex("OwnerId", "Name");
+
+                    b.ToTable("Environments");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.User", b =>
@@ -652,6 +726,17 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Job");
+                });
+
+            modelBuilder.Entity("Orrery.Storage.Entities.SoftwareEnvironment", b =>
+                {
+                    b.HasOne("Orrery.Storage.Entities.User", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
                 });
 
             modelBuilder.Entity("Orrery.Storage.Entities.UserServer", b =>

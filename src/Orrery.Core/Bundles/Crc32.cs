@@ -1,4 +1,4 @@
-namespace Orrery.Jobs.Bundles;
+namespace Orrery.Core.Bundles;
 
 /// <summary>The zip CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320); the framework has no public one.</summary>
 internal static class Crc32

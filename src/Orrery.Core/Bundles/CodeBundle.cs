@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 
-namespace Orrery.Jobs.Bundles;
+namespace Orrery.Core.Bundles;
 
 /// <summary>What a code bundle may weigh; see <see cref="CodeBundle"/>.</summary>
 public sealed record BundleLimits(long MaxCompressedBytes, long MaxUncompressedBytes, int MaxEntries, double MaxCompressionRatio)
