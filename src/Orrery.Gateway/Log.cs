@@ -29,4 +29,7 @@ internal static partial class Log
 
     [LoggerMessage(4007, LogLevel.Error, "Reconciling cluster {Cluster} failed; retrying")]
     public static partial void ClusterPassFailed(this ILogger logger, string cluster, Exception exception);
+
+    [LoggerMessage(4020, LogLevel.Warning, "Cluster {Cluster}: {Warning}")]
+    public static partial void ClusterEnvironmentDiffers(this ILogger logger, string cluster, string warning);
 }

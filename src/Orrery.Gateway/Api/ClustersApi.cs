@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orrery.Compute;
 using Orrery.Core.Configuration;
+using Orrery.Core.Environments;
 using Orrery.Core.Lifecycle;
 using Orrery.Gateway.Clusters;
 using Orrery.Hub.Auth;
@@ -76,6 +77,8 @@ public static class ClustersApi
                                                  ("worker_backend", settings.WorkerBackendOr(options.Value, orrery.Value.DefaultBackend)) })
             if (backends.Find(backend) is null)
                 throw new GatewayApiException(422, $"{field}: unknown compute backend '{backend}'; this Orrery has: {string.Join(", ", backends.Names)}");
+        var (environmentId, warning) = await ClusterEnvironment.ChooseAsync(context.RequestServices.GetRequiredService<IEnvironments>(), db, caller,
+            settings.Image, context.RequestAborted);
         var name = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var (certificate, key) = ClusterCertificate.Create(name, time.GetUtcNow());
         var cluster = new DaskCluster
@@ -86,6 +89,8 @@ public static class ClustersApi
             Created = time.GetUtcNow().UtcDateTime,
             // Created from a personal server (with its token): the cluster ends with that server unless kept.
             ServerId = caller.ServerId,
+            EnvironmentId = environmentId,
+            Warning = warning,
         };
         var max = options.Value.Limits.MaxClusters;
         var admitted = await limiter.WithClusterCountAsync(caller.User.Id, active =>
@@ -99,6 +104,8 @@ public static class ClustersApi
             throw new GatewayApiException(409, $"User {caller.Name} already has the maximum of {max} active clusters; stop one first");
         reconciler.Wake();
         logger.ClusterCreated(name, caller.Name);
+        if (warning is not null)
+            logger.ClusterEnvironmentDiffers(name, warning);
         return GatewayResults.Json(201, w => { w.WriteStartObject(); w.WriteString("name", name); w.WriteEndObject(); });
     }
 

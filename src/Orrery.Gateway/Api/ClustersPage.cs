@@ -63,6 +63,8 @@ public static class ClustersPage
                 <tr><td><code>{cluster.Name}</code></td><td>{status}</td><td>{workers.GetValueOrDefault(cluster.Name)} / {cluster.TargetWorkers}{(cluster.Adaptive ? " (adaptive)" : "")}</td>
                 <td>{Hub.Api.HubResults.FormatTime(cluster.Created)}</td><td>{dashboard}</td></tr>
                 """);
+            if (cluster.Warning is { } warning)
+                html.Append($"""<tr><td colspan="5"><b>Warning:</b> {Page.E(warning)}</td></tr>""");
             if (cluster.Reason is { } reason)
                 html.Append($"""<tr><td colspan="5"><pre>{Page.E(reason)}</pre></td></tr>""");
         }

@@ -52,9 +52,10 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
         PrepareWorkDir(cluster);
         var id = "scheduler-" + cluster.Name;
         var settings = Settings(cluster);
-        var spec = DaskLaunchSpecs.Scheduler(id, gateway.Value.DaskCommand, cluster.WorkDir, settings, settings.Placement(gateway.Value));
-        await compute.RequestAsync(ResourceKind.Scheduler, cluster.OwnerId, "scheduler", spec,
-            settings.SchedulerBackendOr(gateway.Value, orrery.Value.DefaultBackend), cluster.Name, cancellationToken);
+        var backend = settings.SchedulerBackendOr(gateway.Value, orrery.Value.DefaultBackend);
+        var spec = DaskLaunchSpecs.Scheduler(id, gateway.Value.DaskCommand, cluster.WorkDir, settings, settings.Placement(gateway.Value),
+            DaskLaunchSpecs.Image(cluster.EnvironmentId, settings, backend));
+        await compute.RequestAsync(ResourceKind.Scheduler, cluster.OwnerId, "scheduler", spec, backend, cluster.Name, cancellationToken);
         cluster.SchedulerResourceId = id;
         cluster.State = ResourceLifecycle.Move(cluster.State, ResourceState.Starting);
     }

@@ -20,7 +20,7 @@ public static class DaskLaunchSpecs
     public static string SchedulerFile(string workDir) => Path.Combine(workDir, "scheduler.json");
 
     public static LaunchSpec Scheduler(string resourceId, string dask, string workDir, ClusterSettings settings,
-        IReadOnlyDictionary<string, string>? placement = null)
+        IReadOnlyDictionary<string, string>? placement = null, string? image = null)
     {
         var environment = Common(workDir, settings);
         environment["DASK_DISTRIBUTED__COMM__TLS__SCHEDULER__CERT"] = CertificatePath(workDir);
@@ -34,11 +34,12 @@ public static class DaskLaunchSpecs
         {
             Resources = new ResourceRequest(Cores: 1),
             Placement = placement ?? new Dictionary<string, string>(),
+            Image = image,
         };
     }
 
     public static LaunchSpec Worker(string resourceId, string workerName, string dask, string workDir, string schedulerAddress, ClusterSettings settings,
-        IReadOnlyDictionary<string, string>? placement = null)
+        IReadOnlyDictionary<string, string>? placement = null, string? image = null)
     {
         var environment = Common(workDir, settings);
         environment["DASK_DISTRIBUTED__COMM__TLS__WORKER__CERT"] = CertificatePath(workDir);
@@ -51,8 +52,16 @@ public static class DaskLaunchSpecs
         {
             Resources = new ResourceRequest(settings.WorkerCores, settings.WorkerMemory),
             Placement = placement ?? new Dictionary<string, string>(),
+            Image = image,
         };
     }
+
+    /// <summary>
+    /// What a cluster's processes run in: the environment fixed when it was created, else a plain image only on the
+    /// container backend (the host backends run the host's Dask and would refuse an image).
+    /// </summary>
+    public static string? Image(string? environmentId, ClusterSettings settings, string backend) =>
+        environmentId ?? (backend == "podman" && settings.Image.Length > 0 ? settings.Image : null);
 
     /// <summary>The user's variables first, then what TLS needs, so a user variable cannot switch encryption off.</summary>
     private static Dictionary<string, string> Common(string workDir, ClusterSettings settings)

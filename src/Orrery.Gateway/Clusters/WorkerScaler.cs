@@ -106,10 +106,10 @@ public sealed class WorkerScaler(ComputeService compute, SchedulerApi scheduler,
         var name = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var id = "worker-" + name;
         var settings = ClusterDriver.Settings(cluster);
+        var backend = settings.WorkerBackendOr(gateway.Value, orrery.Value.DefaultBackend);
         var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, settings,
-            settings.Placement(gateway.Value));
-        await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, settings.WorkerBackendOr(gateway.Value, orrery.Value.DefaultBackend),
-            cluster.Name, cancellationToken);
+            settings.Placement(gateway.Value), DaskLaunchSpecs.Image(cluster.EnvironmentId, settings, backend));
+        await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, backend, cluster.Name, cancellationToken);
     }
 
     /// <summary>Not-yet-registered workers go first (nothing to lose); the rest are chosen and drained by the scheduler.</summary>

@@ -9,12 +9,12 @@ namespace Orrery.Jobs.Running;
 /// <summary>
 /// One attempt's launch spec: argv = command + args (Kubernetes semantics, no image entrypoint on the host), the
 /// job's environment, and the attempt's fresh working directory (kbatch's <c>/code</c>). HOME is that directory
-/// too: a job does not get the user's home. The image is recorded and exported, not pulled: the local backend runs
-/// the host's programs until environments land.
+/// too: a job does not get the user's home. The image runs the job when it names an environment (fixed at submit), or
+/// on the container backend; on a host backend a plain image is only recorded and exported (JUPYTER_IMAGE).
 /// </summary>
 public static class JobLaunch
 {
-    public static LaunchSpec Spec(BatchJob job, JobPod pod, string workingDirectory, IReadOnlyDictionary<string, string> placement)
+    public static LaunchSpec Spec(BatchJob job, JobPod pod, string workingDirectory, IReadOnlyDictionary<string, string> placement, string backend)
     {
         var command = job.CommandJson is null ? [] : JsonSerializer.Deserialize<List<string>>(job.CommandJson)!;
         var args = job.ArgsJson is null ? [] : JsonSerializer.Deserialize<List<string>>(job.ArgsJson)!;
@@ -25,6 +25,7 @@ public static class JobLaunch
         {
             Resources = new ResourceRequest(job.Cores, job.MemoryBytes),
             Placement = placement,
+            Image = job.EnvironmentId ?? (backend == "podman" && job.Image.Length > 0 ? job.Image : null),
         };
     }
 }

@@ -130,9 +130,9 @@ public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache
     private async Task LaunchAsync(OrreryDb db, ComputeService compute, BatchJob job, JobPod pod, CancellationToken cancellationToken)
     {
         var workingDirectory = JobFiles.PrepareAttempt(job.Directory, pod.Name, JobFiles.Limits(options.Value));
-        var spec = JobLaunch.Spec(job, pod, workingDirectory, options.Value.PlacementFor(job.Image));
-        var resource = await compute.RequestAsync(Core.Compute.ResourceKind.Job, job.OwnerId, pod.Name, spec,
-            options.Value.BackendFor(job.Image, orrery.Value.DefaultBackend), "job:" + job.Uid, cancellationToken);
+        var backend = options.Value.BackendFor(job.Image, orrery.Value.DefaultBackend);
+        var spec = JobLaunch.Spec(job, pod, workingDirectory, options.Value.PlacementFor(job.Image), backend);
+        var resource = await compute.RequestAsync(Core.Compute.ResourceKind.Job, job.OwnerId, pod.Name, spec, backend, "job:" + job.Uid, cancellationToken);
         pod.ResourceId = resource.Id;
         job.State = JobState.Pending;
         await db.SaveChangesAsync(cancellationToken);

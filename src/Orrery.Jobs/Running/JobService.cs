@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Orrery.Core.Configuration;
+using Orrery.Core.Environments;
 using Orrery.Hub.Accounts;
 using Orrery.Hub.Auth;
 using Orrery.Jobs.Api;
@@ -15,7 +16,7 @@ namespace Orrery.Jobs.Running;
 /// and wakes the <see cref="JobReconciler"/>, the only code that starts and stops their processes.
 /// </summary>
 public sealed class JobService(OrreryDb db, AccountService accounts, JobReconciler reconciler, TimeProvider time,
-    IOptions<JobsOptions> options, IOptions<OrreryOptions> orrery)
+    IOptions<JobsOptions> options, IOptions<OrreryOptions> orrery, IEnvironments environments)
 {
     public async Task<BatchJob> SubmitAsync(Caller caller, JobRequest request, string? code, CronJob? fromCron, string? name,
         CancellationToken cancellationToken)
@@ -26,6 +27,11 @@ public sealed class JobService(OrreryDb db, AccountService accounts, JobReconcil
             throw new JobsApiException(422, $"Job.batch \"{name}\" is invalid: {invalid}");
         if (await db.Jobs.AnyAsync(j => j.OwnerId == caller.User.Id && j.Name == name, cancellationToken))
             throw new JobsApiException(409, $"jobs.batch \"{name}\" already exists");
+
+        // The image may name an environment: fixed now, so a later rebuild of that name does not change the job.
+        var environment = await environments.FindAsync(caller.User.Id, request.Image, cancellationToken);
+        if (environment.Error is { } unusable)
+            throw new JobsApiException(422, $"image: {unusable}");
 
         var uid = Guid.NewGuid().ToString();
         var directory = Path.Combine(orrery.Value.DataDir, "jobs", uid);
@@ -44,6 +50,7 @@ public sealed class JobService(OrreryDb db, AccountService accounts, JobReconcil
             var job = new BatchJob
             {
                 OwnerId = caller.User.Id, Name = name, Uid = uid, GenerateName = request.GenerateName, Image = request.Image,
+                EnvironmentId = environment.Environment?.Id,
                 CommandJson = request.Command is null ? null : JsonSerializer.Serialize(request.Command),
                 ArgsJson = request.Args is null ? null : JsonSerializer.Serialize(request.Args),
                 EnvJson = JsonSerializer.Serialize(Environment(request, secret)),

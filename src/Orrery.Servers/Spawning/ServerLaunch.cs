@@ -15,9 +15,10 @@ namespace Orrery.Servers.Spawning;
 public static class ServerLaunch
 {
     /// <summary>Everything one launch depends on.</summary>
+    /// <param name="EnvironmentId">The environment chosen for this run (content id), or null for the profile's image or the host.</param>
     public sealed record Inputs(
         string ResourceId, ServerIdentity Identity, ServerProfile Profile, string Token, int Port, string Home,
-        Uri HubInternal, Uri HubPublic, string GatewayServiceName);
+        Uri HubInternal, Uri HubPublic, string GatewayServiceName, string? EnvironmentId = null);
 
     public static LaunchSpec Spec(Inputs i)
     {
@@ -58,19 +59,20 @@ public static class ServerLaunch
         env["DASK_GATEWAY__PROXY_ADDRESS"] = $"gateway://{i.HubInternal.Host}:{i.HubInternal.Port}";
         env["DASK_GATEWAY__PUBLIC_ADDRESS"] = new Uri(i.HubPublic, $"services/{i.GatewayServiceName}").ToString();
         env["DASK_GATEWAY__AUTH__TYPE"] = "jupyterhub";
-        // The server's own environment, so clusters started from it match it by default.
-        env["DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE"] = i.Profile.Image;
-        if (i.Profile.Image.Length > 0)
+        // The server's own environment, so clusters (and jobs) started from it match it by default.
+        var image = i.EnvironmentId ?? i.Profile.Image;
+        env["DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE"] = image;
+        if (image.Length > 0)
         {
-            env["JUPYTER_IMAGE"] = i.Profile.Image;
-            env["JUPYTER_IMAGE_SPEC"] = i.Profile.Image;
+            env["JUPYTER_IMAGE"] = image;
+            env["JUPYTER_IMAGE_SPEC"] = image;
         }
         foreach (var (key, value) in i.Profile.Environment)
             env[key] = value;
 
         return new LaunchSpec(i.ResourceId, i.Profile.Command, env, i.Home)
         {
-            Image = i.Profile.Image.Length == 0 ? null : i.Profile.Image,
+            Image = image.Length == 0 ? null : image,
             // MaxAge doubles as a batch time limit: the culler would stop the server then anyway.
             Resources = new ResourceRequest(i.Profile.CpuLimit, i.Profile.MemoryLimitBytes, i.Profile.MaxAge is { } age && age > TimeSpan.Zero ? age : null),
             Placement = i.Profile.Placement,

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orrery.Compute;
 using Orrery.Core.Compute;
 using Orrery.Core.Configuration;
+using Orrery.Core.Environments;
 using Orrery.Core.Lifecycle;
 using Orrery.Hub.Accounts;
 using Orrery.Hub.Api;
@@ -33,7 +34,7 @@ public enum RequestOutcome
 public sealed class ServerManager(
     OrreryDb db, ComputeService compute, AccountService accounts, ProfileCatalog profiles, HomeDirectories homes,
     HubAddress hub, ServerEvents events, ServerReconciler reconciler, UserLocks locks, TimeProvider time,
-    IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery)
+    IOptions<ServersOptions> options, IOptions<OrreryOptions> orrery, IEnvironments environments)
 {
     public ServerIdentity Identity(string user, string server) => new(user, server, orrery.Value.BaseUrl);
 
@@ -81,6 +82,7 @@ public sealed class ServerManager(
         var (profile, problem) = profiles.Choose(userOptions, user.Name, user.Groups);
         if (profile is null)
             throw new HubApiException(400, problem!);
+        var environment = await ServerEnvironment.ChooseAsync(environments, user.Id, userOptions, profile, cancellationToken);
         var home = homes.Ensure(user.Name);
         if (homes.OverQuota(user.Name) is { } overQuota)
             throw new HubApiException(400, overQuota);
@@ -98,12 +100,13 @@ public sealed class ServerManager(
         var port = ServerLaunch.FreeLoopbackPort();
         var resourceId = ComputeService.NewId(ResourceKind.Server);
         var spec = ServerLaunch.Spec(new ServerLaunch.Inputs(resourceId, identity, profile, secret, port, home,
-            hub.Internal, hub.Public, "dask-gateway"));
+            hub.Internal, hub.Public, "dask-gateway", environment?.Id));
         var backend = profile.Backend.Length > 0 ? profile.Backend : orrery.Value.DefaultBackend;
         row.State = ResourceState.Starting;
         row.StopRequested = false;
         row.ResourceId = resourceId;
         row.Profile = profile.Slug;
+        row.EnvironmentId = environment?.Id;
         row.UserOptionsJson = userOptions is { ValueKind: not JsonValueKind.Undefined } o ? o.GetRawText() : null;
         row.Address = $"http://127.0.0.1:{port}";
         row.TokenId = token.Id;

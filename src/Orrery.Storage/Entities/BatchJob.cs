@@ -25,6 +25,8 @@ public sealed class BatchJob
     public required string Uid { get; set; }
     public string GenerateName { get; set; } = "";
     public string Image { get; set; } = "";
+    /// <summary>The environment (content id) <see cref="Image"/> named when the job was submitted; null = not an environment.</summary>
+    public string? EnvironmentId { get; set; }
     /// <summary>Kubernetes semantics: command replaces the entrypoint, args the default arguments (JSON lists or null).</summary>
     public string? CommandJson { get; set; }
     public string? ArgsJson { get; set; }

@@ -41,6 +41,8 @@ public sealed class DaskCluster
     public bool KeepRunning { get; set; }
     /// <summary>Said when the cluster was created: its environment's python/dask/distributed differ from its server's.</summary>
     public string? Warning { get; set; }
+    /// <summary>The environment (content id) its scheduler and workers run in, fixed when it was created; null = the host's.</summary>
+    public string? EnvironmentId { get; set; }
     public DateTime Created { get; set; }
     public DateTime? Started { get; set; }
     public DateTime? Ended { get; set; }

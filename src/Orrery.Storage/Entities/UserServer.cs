@@ -26,6 +26,8 @@ public sealed class UserServer
     public string? ResourceId { get; set; }
     /// <summary>The profile slug of the current (or last) run.</summary>
     public string Profile { get; set; } = "";
+    /// <summary>The environment (content id) the current or last run uses; null = the host's own.</summary>
+    public string? EnvironmentId { get; set; }
     /// <summary>Exactly the JSON body given to the start request (JupyterHub's <c>user_options</c>), or null.</summary>
     public string? UserOptionsJson { get; set; }
     /// <summary>Where the server listens, e.g. <c>http://127.0.0.1:41234</c>; the proxy keeps the full path.</summary>

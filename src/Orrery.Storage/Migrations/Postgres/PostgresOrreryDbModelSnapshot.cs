@@ -131,6 +131,9 @@ namespace Orrery.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<string>("EnvironmentId")
+                        .HasColumnType("text");
+
                     b.Property<int?>("ExitCode")
                         .HasColumnType("integer");
 
@@ -362,6 +365,9 @@ namespace Orrery.Storage.Migrations.Postgres
 
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("EnvironmentId")
+                        .HasColumnType("text");
 
                     b.Property<bool>("KeepRunning")
                         .HasColumnType("boolean");
@@ -611,6 +617,9 @@ namespace Orrery.Storage.Migrations.Postgres
 
                     b.Property<DateTime?>("Ended")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("EnvironmentId")
+                        .HasColumnType("text");
 
                     b.Property<DateTime?>("LastActivity")
                         .HasColumnType("timestamp with time zone");

@@ -122,6 +122,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("ExitCode")
                         .HasColumnType("INTEGER");
 
@@ -350,6 +353,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime?>("Ended")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EnvironmentId")
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("KeepRunning")
@@ -589,6 +595,9 @@ namespace Orrery.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime?>("Ended")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EnvironmentId")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("LastActivity")

@@ -12,6 +12,24 @@ namespace Orrery.Storage.Migrations.Sqlite
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Servers",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Jobs",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Clusters",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
                 name: "Warning",
                 table: "Clusters",
                 type: "TEXT",
@@ -66,6 +84,18 @@ namespace Orrery.Storage.Migrations.Sqlite
         {
             migrationBuilder.DropTable(
                 name: "Environments");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Servers");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Jobs");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Clusters");
 
             migrationBuilder.DropColumn(
                 name: "Warning",

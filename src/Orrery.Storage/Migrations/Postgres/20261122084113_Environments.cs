@@ -13,6 +13,24 @@ namespace Orrery.Storage.Migrations.Postgres
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Servers",
+                type: "text",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Jobs",
+                type: "text",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "EnvironmentId",
+                table: "Clusters",
+                type: "text",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
                 name: "Warning",
                 table: "Clusters",
                 type: "text",
@@ -67,6 +85,18 @@ namespace Orrery.Storage.Migrations.Postgres
         {
             migrationBuilder.DropTable(
                 name: "Environments");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Servers");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Jobs");
+
+            migrationBuilder.DropColumn(
+                name: "EnvironmentId",
+                table: "Clusters");
 
             migrationBuilder.DropColumn(
                 name: "Warning",
