@@ -49,10 +49,10 @@ public static class Scopes
 
     /// <summary>
     /// The user role: <c>self</c> plus access to Orrery's own services, so a token copied from the token page
-    /// passes the <c>access:services!service=…</c> check dask-gateway and kbatch make.
+    /// passes the <c>access:services!service=…</c> check dask-gateway, kbatch and the environments service make.
     /// </summary>
     public static readonly string[] UserRole =
-        ["self", "access:services!service=dask-gateway", "access:services!service=kbatch"];
+        ["self", "access:services!service=dask-gateway", "access:services!service=kbatch", "access:services!service=environments"];
 
     /// <summary>
     /// Scopes of the tokens Orrery hands to what it runs for a user (a server's JUPYTERHUB_API_TOKEN, a job's):

@@ -52,6 +52,7 @@ public class WhoAmITests(ServerFixture fixture) : IClassFixture<ServerFixture>
         string[] expected =
         [
             $"access:servers!user={name}", "access:services!service=dask-gateway", "access:services!service=kbatch",
+            "access:services!service=environments",
             $"delete:servers!user={name}", $"read:servers!user={name}", $"read:tokens!user={name}", $"read:users!user={name}",
             $"read:users:activity!user={name}", $"read:users:groups!user={name}", $"read:users:name!user={name}",
             $"servers!user={name}", $"tokens!user={name}", $"users:activity!user={name}",

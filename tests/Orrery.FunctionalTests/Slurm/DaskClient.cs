@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -59,51 +58,8 @@ public static class DaskClient
         """;
 
     /// <summary>Runs the client program and returns its JSON line; fails with its output when it fails.</summary>
-    public static async Task<JsonElement> RunAsync(OrreryTestServer server, string token, string cluster, string mode, params string[] extra)
-    {
-        var script = Path.Combine(Path.GetTempPath(), $"orrery-slurm-client-{Guid.NewGuid():N}.py");
-        await File.WriteAllTextAsync(script, Program);
-        try
-        {
-            var start = new ProcessStartInfo("/usr/bin/python3",
-                [script, new Uri(server.BaseAddress, "services/dask-gateway").ToString(), token, cluster, mode, .. extra])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.Environment["PYTHONPATH"] = ClientsDir();
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"dask client ({mode}) still running after 240 s:\n{await error}");
-            }
-            var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            process.ExitCode.ShouldBe(0, $"dask client ({mode}) failed:\n{await output}\n{await error}");
-            return JsonDocument.Parse(lines[^1]).RootElement.Clone();
-        }
-        finally
-        {
-            File.Delete(script);
-        }
-    }
-
-    /// <summary>tests/clients, found above the test assembly.</summary>
-    public static string ClientsDir()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "tests", "clients", "orrery_gateway.py")))
-                return Path.Combine(dir.FullName, "tests", "clients");
-        throw new DirectoryNotFoundException("tests/clients not found above " + AppContext.BaseDirectory);
-    }
+    public static Task<JsonElement> RunAsync(OrreryTestServer server, string token, string cluster, string mode, params string[] extra) =>
+        PythonProgram.RunAsync(Program, $"dask {mode}", [new Uri(server.BaseAddress, "services/dask-gateway").ToString(), token, cluster, mode, .. extra]);
 
     /// <summary>The names of the workers registered with the cluster's scheduler (its HTTP API on its dashboard port).</summary>
     public static async Task<HashSet<string>> RegisteredAsync(OrreryTestServer server, string cluster)
