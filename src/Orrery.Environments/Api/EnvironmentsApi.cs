@@ -63,7 +63,7 @@ public static class EnvironmentsApi
         bool cacheHit;
         if (context.Request.HasFormContentType)
         {
-            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var form = await ReadFormAsync(context.Request);
             yaml = form.Files.GetFile("spec") is { } file ? await ReadTextAsync(file.OpenReadStream(), context.RequestAborted)
                 : form["spec"].ToString();
             if (yaml.Length == 0)
@@ -77,6 +77,22 @@ public static class EnvironmentsApi
             (environment, cacheHit) = await service.SubmitAsync(caller.User.Id, yaml, null, context.RequestAborted);
         }
         return Json(cacheHit ? 200 : 202, w => EnvironmentJson.Write(w, environment, caller.Name, cacheHit));
+    }
+
+    private static async Task<IFormCollection> ReadFormAsync(HttpRequest request)
+    {
+        try
+        {
+            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new EnvironmentsApiException(413, "The upload is larger than the limit (Orrery:Environments:MaxBundleSize).");
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or DecoderFallbackException or BadHttpRequestException)
+        {
+            throw new EnvironmentsApiException(400, $"The form could not be read: {e.Message}");
+        }
     }
 
     private static async Task<string> ReadTextAsync(Stream stream, CancellationToken cancellationToken)

@@ -99,6 +99,11 @@ public static partial class SpecParser
         {
             throw new SpecException(field, $"is not valid YAML ({e.Start}): {e.Message}");
         }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or InvalidOperationException)
+        {
+            // YamlDotNet lets a few of these out for malformed escapes (a lone surrogate "\ud800"): still bad input, not a crash.
+            throw new SpecException(field, $"is not valid YAML: {e.Message}");
+        }
     }
 
     private static string? Scalar(YamlMappingNode map, string key)
