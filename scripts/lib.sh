@@ -3,8 +3,10 @@
 
 # Debian packages Orrery needs: Dask for clusters (python3-distributed), jupyterhub-singleuser with notebook and
 # ipykernel for the default server profile, pytest for the client tests,
-# PostgreSQL for the storage tests, wrk for the benchmark, setsid (util-linux) for the local backend.
-ORRERY_APT_PACKAGES=(python3-distributed jupyterhub python3-notebook python3-ipykernel python3-pytest postgresql wrk util-linux procps curl)
+# PostgreSQL for the storage tests, wrk for the benchmark, setsid (util-linux) for the local backend, podman with runc
+# and catatonit (its --init) for the Podman backend and debootstrap for its base image (scripts/podman.sh).
+ORRERY_APT_PACKAGES=(python3-distributed jupyterhub python3-notebook python3-ipykernel python3-pytest postgresql wrk util-linux procps curl
+    podman runc catatonit debootstrap)
 
 orrery_install_apt() {
     local missing=()

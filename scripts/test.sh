@@ -3,7 +3,8 @@
 # the storage tests against both SQLite and a private PostgreSQL started here (stopped at exit), and the
 # Python client tests (real dask through Orrery's dask-gateway API and SNI proxy). With ORRERY_TEST_SLURM=1
 # (.ci/run sets it) also a private Slurm cluster (scripts/slurm.sh: munged, slurmctld, three slurmd on loopback):
-# its own checks and the Slurm backend's tests.
+# its own checks and the Slurm backend's tests. With ORRERY_TEST_PODMAN=1 (.ci/run sets it) also the Podman backend's
+# tests, in the base image of scripts/podman.sh (built from deb.debian.org the first time, about a minute, then reused).
 # Exits non-zero when any test fails; the last line reads "N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,11 @@ if [ "${ORRERY_TEST_SLURM:-0}" = 1 ]; then
     env -u ORRERY_SLURM_DIR -u SLURM_CONF tests/slurm/check.sh 2>&1 | tee "$work/slurm.log" || status=$?
     export ORRERY_SLURM_DIR="$work/slurm"
     eval "$(scripts/slurm.sh start "$ORRERY_SLURM_DIR")"
+fi
+if [ "${ORRERY_TEST_PODMAN:-0}" = 1 ]; then
+    # A failed build counts as a failure; the Podman tests then skip (no image) and the rest still runs.
+    scripts/podman.sh base-image || status=$?
+    eval "$(scripts/podman.sh env)"
 fi
 dotnet test Orrery.slnx --no-build -nologo 2>&1 | tee "$work/test.log" || status=$?
 ORRERY_SKIP_BUILD=1 scripts/test-clients.sh 2>&1 | tee "$work/clients.log" || status=$?

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Orrery.Backends.Local;
+using Orrery.Backends.Podman;
 using Orrery.Backends.Slurm;
 using Orrery.Compute;
 using Orrery.Core.Configuration;
@@ -40,6 +41,11 @@ internal static class ServerSetup
         {
             services.AddSlurmBackend();
             services.PostConfigure<SlurmBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "slurm") : o.StateDir);
+        }
+        if (builder.Configuration.GetValue<bool>($"{PodmanBackendOptions.SectionName}:Enabled"))
+        {
+            services.AddPodmanBackend();
+            services.PostConfigure<PodmanBackendOptions>(o => o.StateDir = string.IsNullOrEmpty(o.StateDir) ? Path.Combine(dataDir, "podman") : o.StateDir);
         }
         services.AddDaskSniProxy();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = orrery.MaxRequestBodyBytes);

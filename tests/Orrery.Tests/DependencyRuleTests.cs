@@ -15,6 +15,7 @@ public class DependencyRuleTests
         { "Orrery.Storage", ["Orrery.Core"] },
         { "Orrery.Backends.Local", ["Orrery.Core"] },
         { "Orrery.Backends.Slurm", ["Orrery.Core"] },
+        { "Orrery.Backends.Podman", ["Orrery.Core"] },
         { "Orrery.Compute", ["Orrery.Core", "Orrery.Storage"] },
         { "Orrery.Hub", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute"] },
         { "Orrery.Gateway", ["Orrery.Core", "Orrery.Storage", "Orrery.Compute", "Orrery.Hub"] },
