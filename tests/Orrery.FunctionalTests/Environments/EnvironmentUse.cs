@@ -32,6 +32,19 @@ public abstract class EnvironmentUseFixture : IAsyncLifetime
 
     protected abstract string Base { get; }
 
+    /// <summary>Where processes in the environment must have run: "local" (virtual environment) or "podman" (image).</summary>
+    public abstract string ExpectedBackend { get; }
+
+    /// <summary>Asserts that the newest resource of <paramref name="kind"/> of the test user ran on <see cref="ExpectedBackend"/>.</summary>
+    public async Task ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind kind)
+    {
+        await using var scope = Server.Services.CreateAsyncScopeHelper();
+        var owner = await scope.Db().Users.Where(u => u.Name == User).Select(u => u.Id).SingleAsync();
+        var backend = await scope.Db().Resources.Where(r => r.OwnerId == owner && r.Kind == kind)
+            .OrderByDescending(r => r.Created).Select(r => r.Backend).FirstAsync();
+        backend.ShouldBe(ExpectedBackend, kind.ToString());
+    }
+
     protected virtual bool Available => true;
 
     protected virtual IReadOnlyDictionary<string, string?> Extra => new Dictionary<string, string?>();
@@ -85,6 +98,7 @@ public static class EnvironmentUse
         var log = await kbatch.LogsAsync($"jobs/logs/{name}/");
         Kbatch.Count(finished, "succeeded").ShouldBe(1, log);
         log.ShouldContain("answer 42 teamlib");
+        await f.ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind.Job);
     }
 
     private const string ClusterProgram =
@@ -116,6 +130,8 @@ public static class EnvironmentUse
                 [new Uri(f.Server.BaseAddress, "services/dask-gateway").ToString(), f.Token, cluster]);
             result[0].GetInt32().ShouldBe(42);
             result[1].GetString().ShouldBe(f.EnvironmentId);
+            await f.ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind.Worker);
+            await f.ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind.Scheduler);
         }
         finally
         {
@@ -145,6 +161,7 @@ public static class EnvironmentUse
             var env = await File.ReadAllLinesAsync(Path.Combine(home, "env-lib.txt"));
             env.ShouldContain($"DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE={f.EnvironmentId}");
             env.ShouldContain("ORRERY_ENVIRONMENT_WELCOME=Hello from teamlib");
+            await f.ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind.Server);
         }
         finally
         {
@@ -156,6 +173,8 @@ public static class EnvironmentUse
 public sealed class HostEnvironmentFixture : EnvironmentUseFixture
 {
     protected override string Base => "host";
+
+    public override string ExpectedBackend => "local";
 }
 
 /// <summary>The local backend's realisation: a virtual environment over the host's Python.</summary>

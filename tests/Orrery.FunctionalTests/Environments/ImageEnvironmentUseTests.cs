@@ -1,0 +1,38 @@
+using Orrery.FunctionalTests.Podman;
+
+namespace Orrery.FunctionalTests.Environments;
+
+/// <summary>An environment built by Podman on the test base image (<c>scripts/podman.sh base-image</c>); its processes run as containers.</summary>
+public sealed class ImageEnvironmentFixture : EnvironmentUseFixture
+{
+    protected override string Base => PodmanCli.BaseImage;
+
+    public override string ExpectedBackend => "podman";
+
+    protected override bool Available => PodmanCli.Unavailable.Value is null;
+
+    protected override IReadOnlyDictionary<string, string?> Extra => new Dictionary<string, string?>
+    {
+        ["Orrery:Backends:Podman:Enabled"] = "true",
+        ["Orrery:Backends:Podman:ConfigFile"] = Environment.GetEnvironmentVariable("CONTAINERS_CONF"),
+        ["Orrery:Environments:ContainersConf"] = Environment.GetEnvironmentVariable("CONTAINERS_CONF"),
+        ["Orrery:Environments:ImageRepository"] = "localhost/orrery-env-test",
+    };
+}
+
+/// <summary>
+/// The container realisation: the same checks as <see cref="HostEnvironmentUseTests"/> with the environment an image —
+/// the job, the cluster's scheduler and workers and the server run on the Podman backend although none asked for it.
+/// </summary>
+[Collection("podman")]
+public sealed class ImageEnvironmentUseTests(ImageEnvironmentFixture fixture) : IClassFixture<ImageEnvironmentFixture>
+{
+    [PodmanFact]
+    public Task Job_InImageEnvironment_ImportsTheLibrary() => EnvironmentUse.JobImportsLibraryAsync(fixture);
+
+    [PodmanFact]
+    public Task Cluster_InImageEnvironment_WorkersImportTheLibrary() => EnvironmentUse.ClusterWorkersImportLibraryAsync(fixture);
+
+    [PodmanFact]
+    public Task Server_InImageEnvironment_ImportsTheLibrary() => EnvironmentUse.ServerImportsLibraryAsync(fixture);
+}
