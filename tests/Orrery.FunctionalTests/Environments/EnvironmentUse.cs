@@ -78,9 +78,18 @@ public abstract class EnvironmentUseFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_server is not null)
-            await _server.DisposeAsync();
+        if (_server is null)
+            return;
+        await using (var scope = Server.Services.CreateAsyncScopeHelper())
+            _resources = await scope.Db().Resources.Select(r => r.Id).ToListAsync();
+        await _server.DisposeAsync();
+        await CleanUpAsync(_resources);
     }
+
+    private List<string> _resources = [];
+
+    /// <summary>After the server stopped: remove what its resources left outside the data directory (containers).</summary>
+    protected virtual Task CleanUpAsync(IReadOnlyList<string> resourceIds) => Task.CompletedTask;
 }
 
 /// <summary>The checks every way of realising an environment must pass: a job, a Dask cluster's workers and a server import the library.</summary>

@@ -9,6 +9,12 @@ public sealed class ImageEnvironmentFixture : EnvironmentUseFixture
 
     public override string ExpectedBackend => "podman";
 
+    protected override async Task CleanUpAsync(IReadOnlyList<string> resourceIds)
+    {
+        if (resourceIds.Count > 0)
+            await PodmanCli.RunAsync(["rm", "--force", "--ignore", .. resourceIds.Select(id => "orrery-" + id)]);
+    }
+
     protected override bool Available => PodmanCli.Unavailable.Value is null;
 
     protected override IReadOnlyDictionary<string, string?> Extra => new Dictionary<string, string?>
