@@ -20,6 +20,9 @@ if [ -z "${ORRERY_ADMIN_TOKEN:-}" ]; then
 fi
 export ORRERY_ADMIN_TOKEN
 urls=${ORRERY_URLS:-http://127.0.0.1:8000}
+# Container environments: the Podman backend, configured by the project's containers.conf (nothing in /etc changes).
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/podman/containers.conf}
+export Orrery__Backends__Podman__Enabled=${Orrery__Backends__Podman__Enabled:-true}
 
 echo "Orrery: ${ORRERY_PUBLIC_URL:-$urls}${ORRERY_BASE_URL:-/}hub/login"
 echo "Admin user: admin   API token: $ORRERY_ADMIN_TOKEN"

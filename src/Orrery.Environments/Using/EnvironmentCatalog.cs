@@ -37,7 +37,9 @@ public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, Comp
         if (usable.Count == 0)
             return new EnvironmentLookup(null, $"environment '{reference}' is not shared with you");
         if (usable.FirstOrDefault(e => e.State == EnvironmentState.Ready) is { } ready)
-            return new EnvironmentLookup(Info(ready), null);
+            return ready.Kind == "image" && backends.Find(PodmanBackend) is null
+                ? new EnvironmentLookup(null, $"environment '{reference}' is a container image, and this Orrery has no podman backend to run it (Orrery:Backends:Podman:Enabled)")
+                : new EnvironmentLookup(Info(ready), null);
         var newest = usable[0];
         return new EnvironmentLookup(null, newest.State == EnvironmentState.Building
             ? $"environment '{reference}' is still building; use it once it is ready"
