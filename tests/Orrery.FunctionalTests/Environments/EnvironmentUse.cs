@@ -152,29 +152,31 @@ public static class EnvironmentUse
     /// A server started in the environment imports the library, gets the environment's variables, and hands its
     /// environment to the clusters it creates (DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE).
     /// </summary>
-    public static async Task ServerImportsLibraryAsync(EnvironmentUseFixture f)
+    public static Task ServerImportsLibraryAsync(EnvironmentUseFixture f) =>
+        ServerImportsLibraryAsync(f, "lib", new { profile = EnvironmentUseFixture.LibraryProfile, environment = "teamlib" });
+
+    public static async Task ServerImportsLibraryAsync(EnvironmentUseFixture f, string serverName, object userOptions)
     {
         using var hub = f.Server.Client(f.Token);
-        var start = await hub.PostAsJsonAsync($"hub/api/users/{f.User}/servers/lib",
-            new { profile = EnvironmentUseFixture.LibraryProfile, environment = "teamlib" });
+        var start = await hub.PostAsJsonAsync($"hub/api/users/{f.User}/servers/{serverName}", userOptions);
         ((int)start.StatusCode).ShouldBeOneOf([201, 202], await start.Content.ReadAsStringAsync());
         try
         {
             await Eventually.TrueAsync(async () =>
             {
                 var user = await hub.GetFromJsonAsync<JsonElement>($"hub/api/users/{f.User}");
-                return user.GetProperty("servers").TryGetProperty("lib", out var server) && server.GetProperty("ready").GetBoolean();
+                return user.GetProperty("servers").TryGetProperty(serverName, out var server) && server.GetProperty("ready").GetBoolean();
             }, seconds: 120);
             var home = Path.Combine(f.Server.DataDir, "homes", f.User);
-            (await File.ReadAllTextAsync(Path.Combine(home, "lib-lib.txt"))).Trim().ShouldBe("42 from-the-environment");
-            var env = await File.ReadAllLinesAsync(Path.Combine(home, "env-lib.txt"));
+            (await File.ReadAllTextAsync(Path.Combine(home, $"lib-{serverName}.txt"))).Trim().ShouldBe("42 from-the-environment");
+            var env = await File.ReadAllLinesAsync(Path.Combine(home, $"env-{serverName}.txt"));
             env.ShouldContain($"DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE={f.EnvironmentId}");
             env.ShouldContain("ORRERY_ENVIRONMENT_WELCOME=Hello from teamlib");
             await f.ShouldHaveRunOnExpectedBackendAsync(Core.Compute.ResourceKind.Server);
         }
         finally
         {
-            (await hub.DeleteAsync($"hub/api/users/{f.User}/servers/lib")).IsSuccessStatusCode.ShouldBeTrue();
+            (await hub.DeleteAsync($"hub/api/users/{f.User}/servers/{serverName}")).IsSuccessStatusCode.ShouldBeTrue();
         }
     }
 }
@@ -242,6 +244,22 @@ public sealed class HostEnvironmentUseTests(HostEnvironmentFixture fixture) : IC
         finally
         {
             await hub.DeleteAsync($"hub/api/users/{f.User}/servers/drift");
+        }
+    }
+
+    [Fact]
+    public async Task Server_ProfileDefaultEnvironment_UsedWhenTheUserChoosesNone()
+    {
+        using var admin = new EnvironmentsClient(fixture.Server.AdminClient());
+        var path = $"{EnvironmentsClient.Prefix}/{fixture.EnvironmentId}";
+        (await admin.Http.PatchAsync(path, JsonContent.Create(new { default_for_profile = EnvironmentUseFixture.LibraryProfile }))).EnsureSuccessStatusCode();
+        try
+        {
+            await EnvironmentUse.ServerImportsLibraryAsync(fixture, "dflt", new { profile = EnvironmentUseFixture.LibraryProfile });
+        }
+        finally
+        {
+            (await admin.Http.PatchAsync(path, JsonContent.Create(new { default_for_profile = (string?)null }))).EnsureSuccessStatusCode();
         }
     }
 
