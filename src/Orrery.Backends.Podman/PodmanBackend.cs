@@ -16,7 +16,7 @@ namespace Orrery.Backends.Podman;
 /// </summary>
 public sealed class PodmanBackend : IComputeBackend, IReportsEnds, IDisposable
 {
-    public const string BackendName = "podman";
+    public const string BackendName = ContainerImages.Backend;
 
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

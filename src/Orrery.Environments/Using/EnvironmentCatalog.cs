@@ -19,7 +19,7 @@ namespace Orrery.Environments.Using;
 public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, ComputeBackends backends, IOptions<EnvironmentsOptions> options)
     : IEnvironments
 {
-    private const string PodmanBackend = "podman";
+    private const string PodmanBackend = ContainerImages.Backend;
     private const string HostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private static Task<IReadOnlyDictionary<string, string>>? s_hostVersions;

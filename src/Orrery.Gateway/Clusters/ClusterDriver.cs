@@ -54,7 +54,7 @@ public sealed class ClusterDriver(OrreryDb db, ComputeService compute, ComputeBa
         var settings = Settings(cluster);
         var backend = settings.SchedulerBackendOr(gateway.Value, orrery.Value.DefaultBackend);
         var spec = DaskLaunchSpecs.Scheduler(id, gateway.Value.DaskCommand, cluster.WorkDir, settings, settings.Placement(gateway.Value),
-            DaskLaunchSpecs.Image(cluster.EnvironmentId, settings, backend));
+            ContainerImages.For(cluster.EnvironmentId, settings.Image, backend));
         await compute.RequestAsync(ResourceKind.Scheduler, cluster.OwnerId, "scheduler", spec, backend, cluster.Name, cancellationToken);
         cluster.SchedulerResourceId = id;
         cluster.State = ResourceLifecycle.Move(cluster.State, ResourceState.Starting);

@@ -56,13 +56,6 @@ public static class DaskLaunchSpecs
         };
     }
 
-    /// <summary>
-    /// What a cluster's processes run in: the environment fixed when it was created, else a plain image only on the
-    /// container backend (the host backends run the host's Dask and would refuse an image).
-    /// </summary>
-    public static string? Image(string? environmentId, ClusterSettings settings, string backend) =>
-        environmentId ?? (backend == "podman" && settings.Image.Length > 0 ? settings.Image : null);
-
     /// <summary>The user's variables first, then what TLS needs, so a user variable cannot switch encryption off.</summary>
     private static Dictionary<string, string> Common(string workDir, ClusterSettings settings)
     {

@@ -108,7 +108,7 @@ public sealed class WorkerScaler(ComputeService compute, SchedulerApi scheduler,
         var settings = ClusterDriver.Settings(cluster);
         var backend = settings.WorkerBackendOr(gateway.Value, orrery.Value.DefaultBackend);
         var spec = DaskLaunchSpecs.Worker(id, name, gateway.Value.DaskCommand, cluster.WorkDir, cluster.SchedulerAddress!, settings,
-            settings.Placement(gateway.Value), DaskLaunchSpecs.Image(cluster.EnvironmentId, settings, backend));
+            settings.Placement(gateway.Value), ContainerImages.For(cluster.EnvironmentId, settings.Image, backend));
         await compute.RequestAsync(ResourceKind.Worker, cluster.OwnerId, name, spec, backend, cluster.Name, cancellationToken);
     }
 

@@ -25,7 +25,7 @@ public static class JobLaunch
         {
             Resources = new ResourceRequest(job.Cores, job.MemoryBytes),
             Placement = placement,
-            Image = job.EnvironmentId ?? (backend == "podman" && job.Image.Length > 0 ? job.Image : null),
+            Image = ContainerImages.For(job.EnvironmentId, job.Image, backend),
         };
     }
 }
