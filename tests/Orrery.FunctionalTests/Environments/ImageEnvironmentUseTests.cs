@@ -42,3 +42,32 @@ public sealed class ImageEnvironmentUseTests(ImageEnvironmentFixture fixture) : 
     [PodmanFact]
     public Task Server_InImageEnvironment_ImportsTheLibrary() => EnvironmentUse.ServerImportsLibraryAsync(fixture);
 }
+
+/// <summary>A Podman build that fails names the Containerfile instruction that failed and shows its output.</summary>
+[Collection("podman")]
+public sealed class ImageEnvironmentBuildTests(ImageEnvironmentFixture fixture) : IClassFixture<ImageEnvironmentFixture>
+{
+    [PodmanFact]
+    public async Task Build_CondaDependencyOnABaseWithoutConda_FailsInThatInstruction()
+    {
+        using var client = new EnvironmentsClient(fixture.Server.Client(fixture.Token));
+        var spec = EnvironmentsClient.Spec("needs-conda", PodmanCli.BaseImage, "environment:\n  dependencies: [xarray]\n");
+        var id = (await client.SubmitOkAsync(spec, EnvironmentsClient.Library(11))).GetProperty("id").GetString()!;
+        var (environment, log) = await client.WaitBuiltAsync(id);
+        environment.GetProperty("state").GetString().ShouldBe("failed", log);
+        environment.GetProperty("failed_step").GetString()!.ShouldStartWith("build (STEP 3/");
+        environment.GetProperty("failed_step").GetString()!.ShouldContain("conda env update");
+        environment.GetProperty("reason").GetString()!.ShouldContain("The base image has no conda");
+    }
+
+    [PodmanFact]
+    public async Task Build_SameImageSpecAgain_IsACacheHit()
+    {
+        using var client = new EnvironmentsClient(fixture.Server.Client(fixture.Token));
+        var again = await client.SubmitOkAsync(EnvironmentsClient.Spec("teamlib-again", PodmanCli.BaseImage), EnvironmentsClient.Library(42));
+        again.GetProperty("cache_hit").GetBoolean().ShouldBeTrue();
+        again.GetProperty("id").GetString().ShouldBe(fixture.EnvironmentId);
+        again.GetProperty("kind").GetString().ShouldBe("image");
+        again.GetProperty("packages").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ShouldContain("orrery-testlib");
+    }
+}
