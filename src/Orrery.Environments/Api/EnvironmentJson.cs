@@ -7,7 +7,8 @@ namespace Orrery.Environments.Api;
 /// <summary>An environment as the API shows it (snake_case, like the hub's own API).</summary>
 public static class EnvironmentJson
 {
-    public static void Write(Utf8JsonWriter w, SoftwareEnvironment e, string owner, bool? cacheHit = null)
+    /// <param name="build">The build's compute resource (its lifecycle state is shown), when it still exists.</param>
+    public static void Write(Utf8JsonWriter w, SoftwareEnvironment e, string owner, ComputeResource? build, bool? cacheHit = null)
     {
         var spec = SpecJson.Read(e.SpecJson);
         w.WriteStartObject();
@@ -27,6 +28,16 @@ public static class EnvironmentJson
             w.WriteString("built", built);
         else
             w.WriteNull("built");
+        w.WritePropertyName("build");
+        if (build is null)
+            w.WriteNullValue();
+        else
+        {
+            w.WriteStartObject();
+            w.WriteString("id", build.Id);
+            w.WriteString("state", build.State.ToString().ToLowerInvariant());
+            w.WriteEndObject();
+        }
         w.WriteString("failed_step", e.FailedStep);
         w.WriteString("reason", e.Reason);
         w.WritePropertyName("versions");

@@ -44,16 +44,31 @@ public static class EnvironmentsApi
         var rows = await db.Environments.AsNoTracking().Include(e => e.Owner)
             .Where(e => caller.User.Admin || e.OwnerId == caller.User.Id || (e.SharedWithGroup != null && groups.Contains(e.SharedWithGroup)))
             .OrderBy(e => e.Id).ToListAsync(context.RequestAborted);
+        var builds = await BuildsAsync(db, rows, context.RequestAborted);
         return Json(200, w =>
         {
             w.WriteStartArray();
             foreach (var row in rows)
-                EnvironmentJson.Write(w, row, row.Owner!.Name);
+                EnvironmentJson.Write(w, row, row.Owner!.Name, builds.GetValueOrDefault(row.BuildResourceId ?? ""));
             w.WriteEndArray();
         });
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, EnvironmentService service, IOptions<EnvironmentsOptions> options)
+    private static async Task<Dictionary<string, ComputeResource>> BuildsAsync(OrreryDb db, IEnumerable<SoftwareEnvironment> environments,
+        CancellationToken cancellationToken)
+    {
+        var ids = environments.Select(e => e.BuildResourceId).OfType<string>().Distinct().ToList();
+        return await db.Resources.AsNoTracking().Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, cancellationToken);
+    }
+
+    private static async Task<IResult> One(OrreryDb db, SoftwareEnvironment environment, string owner, CancellationToken cancellationToken,
+        int status = 200, bool? cacheHit = null)
+    {
+        var builds = await BuildsAsync(db, [environment], cancellationToken);
+        return Json(status, w => EnvironmentJson.Write(w, environment, owner, builds.GetValueOrDefault(environment.BuildResourceId ?? ""), cacheHit));
+    }
+
+    private static async Task<IResult> SubmitAsync(HttpContext context, EnvironmentService service, OrreryDb db, IOptions<EnvironmentsOptions> options)
     {
         var caller = CallerOf(context);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -76,7 +91,7 @@ public static class EnvironmentsApi
             yaml = await ReadTextAsync(context.Request.Body, context.RequestAborted);
             (environment, cacheHit) = await service.SubmitAsync(caller.User.Id, yaml, null, context.RequestAborted);
         }
-        return Json(cacheHit ? 200 : 202, w => EnvironmentJson.Write(w, environment, caller.Name, cacheHit));
+        return await One(db, environment, caller.Name, context.RequestAborted, cacheHit ? 200 : 202, cacheHit);
     }
 
     private static async Task<IFormCollection> ReadFormAsync(HttpRequest request)
@@ -119,7 +134,7 @@ public static class EnvironmentsApi
     private static async Task<IResult> ShowAsync(HttpContext context, OrreryDb db, string reference)
     {
         var environment = await FindAsync(context, db, reference, forChange: false);
-        return Json(200, w => EnvironmentJson.Write(w, environment, environment.Owner!.Name));
+        return await One(db, environment, environment.Owner!.Name, context.RequestAborted);
     }
 
     /// <summary>The build's log as plain text; with <c>?follow=true</c> it streams until the build ends.</summary>
@@ -176,7 +191,7 @@ public static class EnvironmentsApi
             }
         }
         await db.SaveChangesAsync(context.RequestAborted);
-        return Json(200, w => EnvironmentJson.Write(w, environment, environment.Owner!.Name));
+        return await One(db, environment, environment.Owner!.Name, context.RequestAborted);
     }
 
     private static async Task<IResult> DeleteAsync(HttpContext context, OrreryDb db, EnvironmentRemoval removal, string reference)

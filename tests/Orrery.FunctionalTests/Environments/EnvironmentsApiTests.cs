@@ -76,11 +76,13 @@ public sealed class EnvironmentsApiTests(ServerFixture fixture) : IClassFixture<
         using var _ = client;
         var submitted = await client.SubmitOkAsync(EnvironmentsClient.Spec("geo"), EnvironmentsClient.Library(42));
         submitted.GetProperty("cache_hit").GetBoolean().ShouldBeFalse();
+        submitted.GetProperty("build").GetProperty("state").GetString().ShouldBe("pending");   // a Build resource, not launched yet
         var id = submitted.GetProperty("id").GetString()!;
         id.ShouldMatch("^env-[0-9a-f]{16}$");
 
         var (environment, log) = await client.WaitBuiltAsync(id);
         environment.GetProperty("state").GetString().ShouldBe("ready", log);
+        environment.GetProperty("build").GetProperty("state").GetString().ShouldBe("stopped");
         log.ShouldContain("==> step: libraries");
         log.ShouldContain("==> done");
         environment.GetProperty("owner").GetString().ShouldBe(owner);
@@ -120,6 +122,7 @@ public sealed class EnvironmentsApiTests(ServerFixture fixture) : IClassFixture<
         var (environment, log) = await client.WaitBuiltAsync(id);
         environment.GetProperty("state").GetString().ShouldBe("failed", log);
         environment.GetProperty("failed_step").GetString().ShouldBe("conda");
+        environment.GetProperty("build").GetProperty("state").GetString().ShouldBe("failed");
         environment.GetProperty("reason").GetString()!.ShouldContain("dask>=9999.1: the host has");
     }
 
