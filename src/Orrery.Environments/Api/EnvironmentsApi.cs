@@ -39,10 +39,7 @@ public static class EnvironmentsApi
 
     private static async Task<IResult> ListAsync(HttpContext context, OrreryDb db)
     {
-        var caller = CallerOf(context);
-        var groups = caller.User.Groups.ToList();
-        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner)
-            .Where(e => caller.User.Admin || e.OwnerId == caller.User.Id || (e.SharedWithGroup != null && groups.Contains(e.SharedWithGroup)))
+        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner).Where(EnvironmentAccess.VisibleTo(CallerOf(context).User))
             .OrderBy(e => e.Id).ToListAsync(context.RequestAborted);
         var builds = await BuildsAsync(db, rows, context.RequestAborted);
         return Json(200, w =>
@@ -205,10 +202,9 @@ public static class EnvironmentsApi
     private static async Task<SoftwareEnvironment> FindAsync(HttpContext context, OrreryDb db, string reference, bool forChange)
     {
         var caller = CallerOf(context);
-        var groups = caller.User.Groups.ToList();
         var environment = await db.Environments.Include(e => e.Owner)
             .Where(e => e.ContentId == reference || e.Name == reference)
-            .Where(e => caller.User.Admin || e.OwnerId == caller.User.Id || (e.SharedWithGroup != null && groups.Contains(e.SharedWithGroup)))
+            .Where(EnvironmentAccess.VisibleTo(caller.User))
             .OrderByDescending(e => e.OwnerId == caller.User.Id).ThenByDescending(e => e.Id)
             .FirstOrDefaultAsync(context.RequestAborted)
             ?? throw new EnvironmentsApiException(404, $"No environment '{reference}' that you can see.");

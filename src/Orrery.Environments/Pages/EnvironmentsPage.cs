@@ -12,7 +12,7 @@ using Orrery.Storage;
 namespace Orrery.Environments.Pages;
 
 /// <summary>
-/// The environments the signed-in user can use: state, versions, who shares them, the failing step of a failed
+/// The environments the signed-in user can use (all of them for an admin): state, versions, who shares them, the failing step of a failed
 /// build, every package (folded), and how to submit one.
 /// </summary>
 public static class EnvironmentsPage
@@ -21,9 +21,7 @@ public static class EnvironmentsPage
     {
         if (await resolver.FromCookieAsync(context) is not { } caller)
             return HomePage.RedirectToLogin(context, orrery.Value);
-        var groups = caller.User.Groups.ToList();
-        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner)
-            .Where(e => e.OwnerId == caller.User.Id || (e.SharedWithGroup != null && groups.Contains(e.SharedWithGroup)))
+        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner).Where(Api.EnvironmentAccess.VisibleTo(caller.User))
             .OrderByDescending(e => e.Id).Take(100).ToListAsync(context.RequestAborted);
         var html = new StringBuilder("<table><tr><th>Name</th><th>Id</th><th>Owner</th><th>Kind</th><th>State</th><th>python / dask / distributed</th><th>Shared with</th><th>Packages</th></tr>");
         foreach (var e in rows)
