@@ -57,20 +57,7 @@ ORIGIN="http://127.0.0.1:$PORT"
 HUB="$ORIGIN${BASE_URL}hub"
 mkdir -p "$WORK/data"
 
-log "starting server on $ORIGIN (data in $WORK/data)"
-ORRERY_DATA_DIR="$WORK/data" ORRERY_ADMIN_TOKEN="$ADMIN_TOKEN" ORRERY_BASE_URL="$BASE_URL" \
-    Logging__LogLevel__Default=Warning \
-    dotnet "$DLL" --urls "$ORIGIN" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-for i in $(seq 300); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "error: server exited during start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1
-    fi
-    curl -fsS -o /dev/null "$HUB/api" 2>/dev/null && break
-    [[ $i == 300 ]] && { echo "error: server did not answer $HUB/api within 30 s" >&2; cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.1
-done
+ORRERY_BASE_URL="$BASE_URL" bench_start_server "$DLL" "$ORIGIN" "$WORK/data" "$ADMIN_TOKEN" "$WORK/server.log" "$HUB/api"
 
 api() {   # api METHOD PATH [BODY] -> body on stdout; fails on non-2xx
     curl -fsS -X "$1" -H "Authorization: token $ADMIN_TOKEN" -H "Content-Type: application/json" \

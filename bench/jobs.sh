@@ -55,19 +55,7 @@ ADMIN_TOKEN=$(bench_random_token)
 ORIGIN="http://127.0.0.1:$PORT"
 mkdir -p "$WORK/data"
 
-log "starting server on $ORIGIN (data in $WORK/data)"
-ORRERY_DATA_DIR="$WORK/data" ORRERY_ADMIN_TOKEN="$ADMIN_TOKEN" Logging__LogLevel__Default=Warning \
-    dotnet "$DLL" --urls "$ORIGIN" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-for i in $(seq 300); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "error: server exited during start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1
-    fi
-    curl -fsS -o /dev/null "$ORIGIN/hub/api" 2>/dev/null && break
-    [[ $i == 300 ]] && { echo "error: server did not answer $ORIGIN/hub/api within 30 s" >&2; cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.1
-done
+bench_start_server "$DLL" "$ORIGIN" "$WORK/data" "$ADMIN_TOKEN" "$WORK/server.log" "$ORIGIN/hub/api"
 
 # ---- measure --------------------------------------------------------------------------------------------------
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

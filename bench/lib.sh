@@ -17,6 +17,24 @@ bench_build_server() {
 
 bench_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
+# Starts the server in the background (sets SERVER_PID, output to LOG) and waits up to 30 s for READY_URL to answer;
+# exits the script with the server's output when it dies or does not answer. Extra settings: prefix the call.
+bench_start_server() {   # bench_start_server DLL ORIGIN DATA_DIR ADMIN_TOKEN LOG READY_URL
+    local dll=$1 origin=$2 data=$3 token=$4 out=$5 ready=$6 i
+    bench_log "starting server on $origin (data in $data)"
+    ORRERY_DATA_DIR="$data" ORRERY_ADMIN_TOKEN="$token" Logging__LogLevel__Default=Warning \
+        dotnet "$dll" --urls "$origin" >"$out" 2>&1 &
+    SERVER_PID=$!
+    for i in $(seq 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "error: server exited during start; its output:" >&2; cat "$out" >&2; exit 1
+        fi
+        curl -fsS -o /dev/null "$ready" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "error: server did not answer $ready within 30 s" >&2; cat "$out" >&2; exit 1
+}
+
 bench_random_token() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }   # 48 hex characters
 
 # bench_stop_pid PID GRACE_TENTHS: TERM, wait up to the grace, then KILL.
