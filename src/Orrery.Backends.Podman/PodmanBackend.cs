@@ -58,6 +58,7 @@ public sealed class PodmanBackend : IComputeBackend, IReportsEnds, IDisposable
             Directory.CreateDirectory(directory, OwnerOnly);
             File.SetUnixFileMode(directory, OwnerOnly);   // also an existing one (a launch retried after a crash)
             File.Delete(Path.Combine(directory, PodmanHandle.LogFileName));   // an earlier attempt's output is not this one's
+            EndedRecord.Delete(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -103,17 +104,26 @@ public sealed class PodmanBackend : IComputeBackend, IReportsEnds, IDisposable
             inspected = await InspectAsync(container.ContainerId, cancellationToken);
         }
         if (inspected.NoSuchContainer)
-            return new BackendObservation(BackendState.Lost, null, $"container {Short(container.ContainerId)} no longer exists (removed outside Orrery?)");
+            return EndedRecord.Read(container.Dir)
+                   ?? new BackendObservation(BackendState.Lost, null, $"container {Short(container.ContainerId)} no longer exists (removed outside Orrery?)");
         if (!inspected.Succeeded)
             return new BackendObservation(BackendState.Lost, null, $"podman inspect failed: {inspected.Message}");
+        BackendObservation seen;
         try
         {
-            return PodmanInspect.Observe(inspected.Output);
+            seen = PodmanInspect.Observe(inspected.Output);
         }
         catch (JsonException e)
         {
             return new BackendObservation(BackendState.Lost, null, $"podman inspect's answer is unreadable: {e.Message}");
         }
+        if (seen.HasEnded && IsResourceDirectory(container.Dir))
+        {
+            // Its end is recorded next to its log; the container itself has nothing more to tell.
+            EndedRecord.Write(container.Dir, seen);
+            await RemoveAsync(container.ContainerId);
+        }
+        return seen;
     }
 
     public async Task<BackendObservation> StopAsync(BackendHandle handle, TimeSpan grace, CancellationToken cancellationToken)
