@@ -56,11 +56,10 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             .ToListAsync(cancellationToken);
         var changed = false;
         var starting = false;
-        var environments = scope.ServiceProvider.GetService<IEnvironments>();
         foreach (var resource in open)
         {
             var before = resource.State;
-            await ConvergeAsync(resource, environments, cancellationToken);
+            await ConvergeAsync(resource, scope.ServiceProvider, cancellationToken);
             await db.SaveChangesAsync(CancellationToken.None);   // what was done to a process is always recorded
             changed |= resource.State != before;
             starting |= resource.State == ResourceState.Starting;
@@ -70,25 +69,20 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             ResourcesChanged?.Invoke();
     }
 
-    private async Task ConvergeAsync(ComputeResource resource, IEnvironments? environments, CancellationToken cancellationToken)
+    private async Task ConvergeAsync(ComputeResource resource, IServiceProvider services, CancellationToken cancellationToken)
     {
-        if (resource.State == ResourceState.Pending && !resource.StopRequested && environments is not null
-            && !await RealiseAsync(resource, environments, cancellationToken))
-            return;
-        var backend = backends.Find(resource.Backend);
-        if (backend is null)
+        if (resource.State == ResourceState.Pending && !resource.StopRequested)
         {
-            End(resource, ResourceState.Failed, null, $"Compute backend '{resource.Backend}' is not configured.");
+            // Never abandoned half-way: a process started but not recorded (Orrery stopping mid-launch) would run
+            // untracked, and be launched again after a restart.
+            await LaunchAsync(resource, services, CancellationToken.None);
             return;
         }
+        if (BackendOf(resource) is not { } backend)
+            return;
         if (resource.State == ResourceState.Pending)
         {
-            if (resource.StopRequested)
-                End(resource, ResourceState.Stopped, null, "Stopped before it started.");
-            else
-                // Never abandoned half-way: a process started but not recorded (Orrery stopping mid-launch) would run
-                // untracked, and be launched again after a restart.
-                await LaunchAsync(resource, backend, CancellationToken.None);
+            End(resource, ResourceState.Stopped, null, "Stopped before it started.");
             return;
         }
         var handle = new BackendHandle(resource.Backend, resource.Handle ?? "");
@@ -109,45 +103,44 @@ public sealed class ComputeReconciler(IServiceScopeFactory scopes, ComputeBacken
             End(resource, seen, stopRequested: false);
     }
 
-    /// <summary>
-    /// Turns an environment named in the spec into what runs it (a virtual environment's PATH, a container image and
-    /// the container backend), once, before the launch; false when it cannot be, and the resource failed saying why.
-    /// </summary>
-    private async Task<bool> RealiseAsync(ComputeResource resource, IEnvironments environments, CancellationToken cancellationToken)
+    /// <summary>The resource's backend, or null when this Orrery has none of that name (the resource then failed saying so).</summary>
+    private IComputeBackend? BackendOf(ComputeResource resource)
+    {
+        var backend = backends.Find(resource.Backend);
+        if (backend is null)
+            End(resource, ResourceState.Failed, null, $"Compute backend '{resource.Backend}' is not configured.");
+        return backend;
+    }
+
+    private async Task LaunchAsync(ComputeResource resource, IServiceProvider services, CancellationToken cancellationToken)
     {
         LaunchSpec spec;
         try
         {
             spec = LaunchSpecJson.Read(resource.SpecJson);
         }
-        catch (System.Text.Json.JsonException)
-        {
-            return true;   // the launch reports it
-        }
-        if (spec.Image is null)
-            return true;
-        var realised = await environments.RealiseAsync(spec, resource.Backend, cancellationToken);
-        if (realised.Spec is null)
-        {
-            End(resource, ResourceState.Failed, null, realised.Error);
-            return false;
-        }
-        resource.SpecJson = LaunchSpecJson.Write(realised.Spec);
-        resource.Backend = realised.Backend;
-        return true;
-    }
-
-    private async Task LaunchAsync(ComputeResource resource, IComputeBackend backend, CancellationToken cancellationToken)
-    {
-        LaunchResult result;
-        try
-        {
-            result = await backend.LaunchAsync(LaunchSpecJson.Read(resource.SpecJson), cancellationToken);
-        }
         catch (System.Text.Json.JsonException ex)
         {
-            result = LaunchResult.Rejected("Stored launch spec is unreadable: " + ex.Message);
+            End(resource, ResourceState.Failed, null, "Stored launch spec is unreadable: " + ex.Message);
+            return;
         }
+        // An environment named in the spec becomes what runs it (a virtual environment's PATH, or a container image on
+        // the container backend), once, before the launch.
+        if (spec.Image is not null && services.GetService<IEnvironments>() is { } environments)
+        {
+            var realised = await environments.RealiseAsync(spec, resource.Backend, cancellationToken);
+            if (realised.Spec is null)
+            {
+                End(resource, ResourceState.Failed, null, realised.Error);
+                return;
+            }
+            spec = realised.Spec;
+            resource.SpecJson = LaunchSpecJson.Write(spec);
+            resource.Backend = realised.Backend;
+        }
+        if (BackendOf(resource) is not { } backend)
+            return;
+        var result = await backend.LaunchAsync(spec, cancellationToken);
         if (result.Handle is null)
         {
             End(resource, ResourceState.Failed, null, result.Error);

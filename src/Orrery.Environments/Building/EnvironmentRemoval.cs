@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orrery.Compute;
 using Orrery.Core.Lifecycle;
 using Orrery.Environments.Api;
+using Orrery.Environments.Specs;
 using Orrery.Storage;
 using Orrery.Storage.Entities;
 
@@ -28,7 +29,7 @@ public sealed class EnvironmentRemoval(OrreryDb db, ComputeService compute, Envi
                 await compute.RequestStopAsync(build, cancellationToken);
             if (Directory.Exists(files.Directory(contentId)))
                 Directory.Delete(files.Directory(contentId), recursive: true);
-            if (environment.Kind == "image")
+            if (environment.Kind == EnvironmentSpec.ImageKind)
                 await RemoveImageAsync(ImageBuild.Tag(contentId, options.Value));
         }
         db.Environments.Remove(environment);

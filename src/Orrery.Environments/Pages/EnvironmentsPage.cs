@@ -21,7 +21,7 @@ public static class EnvironmentsPage
     {
         if (await resolver.FromCookieAsync(context) is not { } caller)
             return HomePage.RedirectToLogin(context, orrery.Value);
-        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner).Where(Api.EnvironmentAccess.VisibleTo(caller.User))
+        var rows = await db.Environments.AsNoTracking().Include(e => e.Owner).Where(EnvironmentAccess.VisibleTo(caller.User))
             .OrderByDescending(e => e.Id).Take(100).ToListAsync(context.RequestAborted);
         var html = new StringBuilder("<table><tr><th>Name</th><th>Id</th><th>Owner</th><th>Kind</th><th>State</th><th>python / dask / distributed</th><th>Shared with</th><th>Packages</th></tr>");
         foreach (var e in rows)

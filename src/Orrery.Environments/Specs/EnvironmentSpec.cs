@@ -21,8 +21,10 @@ public sealed record EnvironmentSpec(
 
     public bool OnHost => Base == HostBase;
 
-    /// <summary>"venv" or "image": how the environment is realised.</summary>
-    public string Kind => OnHost ? "venv" : "image";
+    /// <summary>How an environment is realised: a virtual environment on the host, or a container image.</summary>
+    public const string VenvKind = "venv", ImageKind = "image";
+
+    public string Kind => OnHost ? VenvKind : ImageKind;
 }
 
 /// <summary>A spec field is wrong; the message names it, fit for a 400 answer.</summary>

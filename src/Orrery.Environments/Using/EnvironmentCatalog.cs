@@ -26,18 +26,17 @@ public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, Comp
 
     public async Task<EnvironmentLookup> FindAsync(long userId, string reference, CancellationToken cancellationToken)
     {
-        var named = await db.Environments.AsNoTracking().Where(e => e.ContentId == reference || e.Name == reference)
-            .OrderByDescending(e => e.Id).ToListAsync(cancellationToken);
-        if (named.Count == 0)
-            return EnvironmentLookup.None;
         var user = await db.Users.AsNoTracking().Where(u => u.Id == userId)
             .Select(u => new { u.Admin, Groups = u.Groups.Select(g => g.Name).ToList() }).FirstOrDefaultAsync(cancellationToken);
-        var usable = named.Where(e => e.OwnerId == userId || user?.Admin == true || (e.SharedWithGroup is { } g && user?.Groups.Contains(g) == true))
-            .OrderByDescending(e => e.OwnerId == userId).ThenByDescending(e => e.Id).ToList();
+        var named = db.Environments.AsNoTracking().Where(e => e.ContentId == reference || e.Name == reference);
+        var usable = await named.Where(EnvironmentAccess.VisibleTo(userId, user?.Admin == true, user?.Groups ?? []))
+            .OrderByDescending(e => e.OwnerId == userId).ThenByDescending(e => e.Id).ToListAsync(cancellationToken);
         if (usable.Count == 0)
-            return new EnvironmentLookup(null, $"environment '{reference}' is not shared with you");
+            return await named.AnyAsync(cancellationToken)
+                ? new EnvironmentLookup(null, $"environment '{reference}' is not shared with you")
+                : EnvironmentLookup.None;
         if (usable.FirstOrDefault(e => e.State == EnvironmentState.Ready) is { } ready)
-            return ready.Kind == "image" && backends.Find(PodmanBackend) is null
+            return ready.Kind == EnvironmentSpec.ImageKind && backends.Find(PodmanBackend) is null
                 ? new EnvironmentLookup(null, $"environment '{reference}' is a container image, and this Orrery has no podman backend to run it (Orrery:Backends:Podman:Enabled)")
                 : new EnvironmentLookup(Info(ready), null);
         var newest = usable[0];
@@ -73,7 +72,7 @@ public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, Comp
         };
         if (spec2.Welcome is { } welcome)
             variables["ORRERY_ENVIRONMENT_WELCOME"] = welcome;
-        return environment.Kind == "venv" ? OnHost(spec, backend, environment, variables) : InContainer(spec, backend, environment, variables);
+        return environment.Kind == EnvironmentSpec.VenvKind ? OnHost(spec, backend, environment, variables) : InContainer(spec, backend, environment, variables);
     }
 
     private Realisation OnHost(LaunchSpec spec, string backend, SoftwareEnvironment environment, Dictionary<string, string> variables)

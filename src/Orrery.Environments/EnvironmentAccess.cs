@@ -1,0 +1,17 @@
+using System.Linq.Expressions;
+using Orrery.Hub.Auth;
+using Orrery.Storage.Entities;
+
+namespace Orrery.Environments;
+
+/// <summary>Who sees an environment: its owner, members of the group it is shared with, and admins.</summary>
+public static class EnvironmentAccess
+{
+    public static Expression<Func<SoftwareEnvironment, bool>> VisibleTo(UserSnapshot user) => VisibleTo(user.Id, user.Admin, user.Groups);
+
+    public static Expression<Func<SoftwareEnvironment, bool>> VisibleTo(long userId, bool admin, IEnumerable<string> groups)
+    {
+        var names = groups.ToList();
+        return e => admin || e.OwnerId == userId || (e.SharedWithGroup != null && names.Contains(e.SharedWithGroup));
+    }
+}
