@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Orrery.Compute;
-using Orrery.Core.Compute;
 using Orrery.Core.Lifecycle;
 using Orrery.Storage;
 
@@ -27,30 +26,21 @@ public static class BuildLogs
             await Task.Delay(Poll, aborted);
             resource = await StateAsync(context.RequestServices, resource.Id, aborted);
         }
-        if (resource?.Handle is null || context.RequestServices.GetRequiredService<ComputeBackends>().Find(resource.Backend) is not { } backend)
+        if (resource is null)
             return;
-        await using var log = await backend.OpenLogAsync(new BackendHandle(resource.Backend, resource.Handle), aborted);
+        await using var log = await ComputeLogs.OpenAsync(context.RequestServices.GetRequiredService<ComputeBackends>(), resource, aborted);
         if (log is null)
             return;
-        var buffer = new byte[16 * 1024];
-        var ended = !follow;
-        while (true)
+        if (!follow)
         {
-            var read = await log.ReadAsync(buffer, aborted);
-            if (read > 0)
-            {
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), aborted);
-                await context.Response.Body.FlushAsync(aborted);
-                continue;
-            }
-            if (ended)
-                return;
-            // At the end of what is written so far: once the build has ended, read what is left once more.
-            var current = await StateAsync(context.RequestServices, resource.Id, aborted);
-            ended = current is null || ResourceLifecycle.IsTerminal(current.State);
-            if (!ended)
-                await Task.Delay(Poll, aborted);
+            await log.CopyToAsync(context.Response.Body, aborted);
+            return;
         }
+        await ComputeLogs.FollowAsync(context.RequestServices, log, resource.Id, Poll, async chunk =>
+        {
+            await context.Response.Body.WriteAsync(chunk, aborted);
+            await context.Response.Body.FlushAsync(aborted);
+        }, aborted);
     }
 
     private static async Task<Storage.Entities.ComputeResource?> StateAsync(IServiceProvider services, string id, CancellationToken cancellationToken)

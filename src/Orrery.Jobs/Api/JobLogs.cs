@@ -1,10 +1,8 @@
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Orrery.Compute;
-using Orrery.Core.Compute;
 using Orrery.Core.Lifecycle;
 using Orrery.Storage;
 using Orrery.Storage.Entities;
@@ -29,7 +27,7 @@ public static class JobLogs
             if (pod.Resource?.Handle is null)
                 throw new JobsApiException(400, $"container \"job\" in pod \"{pod.Pod.Name}\" is waiting to start: ContainerCreating");
             response.ContentType = "text/plain; charset=utf-8";
-            await using var log = await OpenAsync(context.RequestServices, pod.Resource, context.RequestAborted);
+            await using var log = await ComputeLogs.OpenAsync(context.RequestServices.GetRequiredService<ComputeBackends>(), pod.Resource, context.RequestAborted);
             if (log is not null)
                 await log.CopyToAsync(response.Body, context.RequestAborted);
             return;
@@ -40,42 +38,29 @@ public static class JobLogs
         var resource = await WaitStartedAsync(context, pod.Pod, context.RequestAborted);
         if (resource is null)
             return;
-        await using var file = await OpenAsync(context.RequestServices, resource, context.RequestAborted);
+        await using var file = await ComputeLogs.OpenAsync(context.RequestServices.GetRequiredService<ComputeBackends>(), resource, context.RequestAborted);
         if (file is null)
             return;
         await FollowAsync(context, file, resource.Id);
     }
 
+    /// <summary>kbatch's stream: one chunk per line, so the lines a chunk of the log holds are sent one by one.</summary>
     private static async Task FollowAsync(HttpContext context, Stream file, string resourceId)
     {
         var aborted = context.RequestAborted;
-        var buffer = new byte[64 * 1024];
         var line = new MemoryStream();
-        var ended = false;
-        while (true)
+        await ComputeLogs.FollowAsync(context.RequestServices, file, resourceId, Poll, async chunk =>
         {
-            var read = await file.ReadAsync(buffer, aborted);
-            if (read == 0)
-            {
-                if (ended)
-                    break;
-                // At the end of what is written so far: finished (then read what is left once more) or wait.
-                ended = await IsFinishedAsync(context.RequestServices, resourceId, aborted);
-                if (!ended)
-                    await Task.Delay(Poll, aborted);
-                continue;
-            }
             var start = 0;
-            for (var i = 0; i < read; i++)
+            int newline;
+            while ((newline = chunk.Span[start..].IndexOf((byte)'\n')) >= 0)
             {
-                if (buffer[i] != (byte)'\n')
-                    continue;
-                line.Write(buffer, start, i - start);
+                line.Write(chunk.Span.Slice(start, newline));
                 await SendLineAsync(context.Response, line, aborted);
-                start = i + 1;
+                start += newline + 1;
             }
-            line.Write(buffer, start, read - start);
-        }
+            line.Write(chunk.Span[start..]);
+        }, aborted);
         await SendLineAsync(context.Response, line, aborted);
     }
 
@@ -113,17 +98,4 @@ public static class JobLogs
         }
         return null;
     }
-
-    private static async Task<bool> IsFinishedAsync(IServiceProvider services, string resourceId, CancellationToken cancellationToken)
-    {
-        await using var scope = services.CreateAsyncScope();
-        var state = await scope.ServiceProvider.GetRequiredService<OrreryDb>().Resources
-            .Where(r => r.Id == resourceId).Select(r => (ResourceState?)r.State).FirstOrDefaultAsync(cancellationToken);
-        return state is null || ResourceLifecycle.IsTerminal(state.Value);
-    }
-
-    private static async Task<Stream?> OpenAsync(IServiceProvider services, ComputeResource resource, CancellationToken cancellationToken) =>
-        services.GetRequiredService<ComputeBackends>().Find(resource.Backend) is { } backend && resource.Handle is not null
-            ? await backend.OpenLogAsync(new BackendHandle(resource.Backend, resource.Handle), cancellationToken)
-            : null;
 }
