@@ -62,15 +62,11 @@ cleanup() {
     if ((${#images[@]})); then
         podman rmi --force "${images[@]}" >/dev/null || true
     fi
-    if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
-        mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$WORK"/start/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
-    fi
+    bench_keep_raw "$WORK"/*.log "$WORK"/start/*.log
     rm -rf "$WORK"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_on_exit cleanup
 
 log() { bench_log "$@"; }
 

@@ -32,15 +32,11 @@ cleanup() {
     [[ -n "$BENCH_PID" ]] && bench_stop_pid "$BENCH_PID" 600   # it deletes its clusters and stops its processes itself
     [[ -n "$SERVER_PID" ]] && bench_stop_pid "$SERVER_PID" 100
     bench_stop_leftovers "$WORK"
-    if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
-        mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
-    fi
+    bench_keep_raw "$WORK"/*.log
     rm -rf "$WORK"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_on_exit cleanup
 
 log() { bench_log "$@"; }
 

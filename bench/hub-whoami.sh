@@ -21,6 +21,7 @@ MEASURE_ADMIN=${BENCH_ADMIN:-1}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/lib.sh
 
 for tool in wrk curl python3 dotnet; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (Debian: apt-get install -y wrk curl)" >&2; exit 1; }
@@ -30,23 +31,13 @@ WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
     local status=$?
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
-        mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.txt "$WORK"/*.cpu "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
-    fi
+    [[ -n "$SERVER_PID" ]] && bench_stop_pid "$SERVER_PID" 50
+    bench_keep_raw "$WORK"/*.txt "$WORK"/*.cpu "$WORK"/*.log
     rm -rf "$WORK"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_on_exit cleanup
 
-source bench/lib.sh
 log() { bench_log "$@"; }
 
 # ---- build and start ------------------------------------------------------------------------------------------

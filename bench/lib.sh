@@ -35,6 +35,20 @@ bench_start_server() {   # bench_start_server DLL ORIGIN DATA_DIR ADMIN_TOKEN LO
     echo "error: server did not answer $ready within 30 s" >&2; cat "$out" >&2; exit 1
 }
 
+# bench_on_exit FUNCTION: FUNCTION (the script's clean-up, which reads the exit status from $? and exits with it) runs
+# at every exit; INT and TERM become exits 130 and 143 so it runs for them too.
+bench_on_exit() {
+    trap "$1" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# bench_keep_raw FILE...: copies a run's raw files to $BENCH_RAW_DIR when it is set (globs that match nothing are skipped).
+bench_keep_raw() {
+    [[ -n "${BENCH_RAW_DIR:-}" ]] || return 0
+    mkdir -p "$BENCH_RAW_DIR" && cp "$@" "$BENCH_RAW_DIR"/ 2>/dev/null || true
+}
+
 bench_random_token() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }   # 48 hex characters
 
 # bench_stop_pid PID GRACE_TENTHS: TERM, wait up to the grace, then KILL.

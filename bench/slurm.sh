@@ -39,19 +39,14 @@ cleanup() {
     [[ -n "$BENCH_PID" ]] && bench_stop_pid "$BENCH_PID" 900   # it deletes its clusters and cancels its jobs itself
     [[ -n "$SLURM_PID" ]] && bench_stop_pid "$SLURM_PID" 100
     [[ -n "$LOCAL_PID" ]] && bench_stop_pid "$LOCAL_PID" 100
-    if [[ -n "${BENCH_RAW_DIR:-}" ]]; then
-        mkdir -p "$BENCH_RAW_DIR" && cp "$WORK"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
-        [[ -n "$SLURM_DIR" ]] && cp "$SLURM_DIR"/*.log "$BENCH_RAW_DIR"/ 2>/dev/null || true
-    fi
+    bench_keep_raw "$WORK"/*.log ${SLURM_DIR:+$SLURM_DIR/*.log}
     # Cancels whatever job is left and stops munged, slurmctld and the slurmd by their pid files.
     [[ -n "$SLURM_DIR" ]] && { scripts/slurm.sh stop "$SLURM_DIR" || echo "[bench] scripts/slurm.sh stop failed" >&2; }
     bench_stop_leftovers "$WORK"
     rm -rf "$WORK"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_on_exit cleanup
 
 log() { bench_log "$@"; }
 
