@@ -36,6 +36,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from benchlib import log  # noqa: E402  (bench/benchlib.py)
+
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = "/services/environments/api/v1/environments"
 # Fixed timestamps in the zips: an unchanged file keeps its mtime, as it would in a user's checkout.
@@ -48,10 +50,6 @@ STARTUP_TIMER = (
     "t = time.perf_counter(); import distributed; imported = time.perf_counter() - t\n"
     "from distributed.versions import get_versions\n"
     "t = time.perf_counter(); get_versions(); print(started, imported, time.perf_counter() - t)\n")
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def stats(values):

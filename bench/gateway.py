@@ -34,6 +34,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchlib import log, CpuClock, stop_clusters  # noqa: E402  (bench/benchlib.py)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 
@@ -49,10 +51,6 @@ from orrery_gateway import Gateway, SniSecurity, scheduler_address  # noqa: E402
 
 GIB = 1024**3
 MIB = 1024**2
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def http_routes():
@@ -228,16 +226,7 @@ class Orrery:
         self.gateway.wait_status(name, ("STOPPED", "FAILED"), timeout=90)
 
     def stop_all(self):
-        for name in self.clusters:
-            try:
-                self.gateway.stop(name)
-            except Exception as e:  # keep stopping the others
-                log(f"DELETE {name}: {e}")
-        for name in self.clusters:
-            try:
-                self.gateway.wait_status(name, ("STOPPED", "FAILED"), timeout=90)
-            except Exception as e:
-                log(f"{name} did not stop: {e}")
+        stop_clusters(self.gateway, self.clusters)
 
     def connect(self, name, report):
         return Client(scheduler_address(self.gateway.address), security=SniSecurity(report["tls_cert"], report["tls_key"], name),
@@ -384,21 +373,6 @@ def run_relay(target, port_file):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
         threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
-
-
-class CpuClock:
-    """User + system CPU seconds of one process, from /proc; always zero without a pid."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    def __call__(self):
-        if not self.pid:
-            return 0.0
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
 
 
 async def echo(comm, data):

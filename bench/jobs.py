@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchlib import log, CpuClock  # noqa: E402  (bench/benchlib.py)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 
@@ -44,10 +46,6 @@ TICKER_SOURCE = (
     "    print(f'{time.time():.6f} {i}', flush=True)\n"
     "    time.sleep(0.1)\n")
 TICKER = [PY, "-c", TICKER_SOURCE]
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 class Hub:
@@ -68,21 +66,6 @@ class Hub:
         self._call("POST", f"/users/{name}", {})
         token = self._call("POST", f"/users/{name}/tokens", {})["token"]
         return KbatchCli(self.url + "/services/kbatch", token)
-
-
-class CpuClock:
-    """User + system CPU seconds of one process, from /proc; always zero without a pid."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    def __call__(self):
-        if not self.pid:
-            return 0.0
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
 
 
 def job(name, argv):

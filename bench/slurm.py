@@ -37,6 +37,8 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from benchlib import log, stop_clusters  # noqa: E402  (bench/benchlib.py)
+
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests" / "clients"))
 sys.path.insert(0, str(BENCH))
@@ -51,10 +53,6 @@ from orrery_gateway import Gateway, SniSecurity, scheduler_address  # noqa: E402
 
 BARE_PREFIX = "bench-bare-"
 WORKER_PREFIX = "orrery-worker-"
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # ---- Slurm ------------------------------------------------------------------------------------------------------
@@ -351,16 +349,7 @@ class Server:
         self.gateway.wait_status(name, ("STOPPED", "FAILED"), timeout=90)
 
     def stop_all(self):
-        for name in self.clusters:
-            try:
-                self.gateway.stop(name)
-            except Exception as e:  # keep stopping the others
-                log(f"{self.label}: DELETE {name}: {e}")
-        for name in self.clusters:
-            try:
-                self.gateway.wait_status(name, ("STOPPED", "FAILED"), timeout=90)
-            except Exception as e:
-                log(f"{self.label}: {name} did not stop: {e}")
+        stop_clusters(self.gateway, self.clusters, self.label)
 
 
 def scale_and_wait(server, name, client, count, results, key, measure):
