@@ -16,6 +16,9 @@ public interface IEnvironments
     /// </summary>
     Task<EnvironmentLookup> FindAsync(long userId, string reference, CancellationToken cancellationToken);
 
+    /// <summary>A built environment by content id, whoever may use it (what a running server or cluster was given), or null.</summary>
+    Task<EnvironmentInfo?> ByIdAsync(string id, CancellationToken cancellationToken);
+
     /// <summary>The environment an admin marked as the default of a server profile, or null.</summary>
     Task<EnvironmentInfo?> DefaultForProfileAsync(string profile, CancellationToken cancellationToken);
 

@@ -45,6 +45,13 @@ public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, Comp
             : $"environment '{reference}' failed to build (step {newest.FailedStep}); see its build log");
     }
 
+    public async Task<EnvironmentInfo?> ByIdAsync(string id, CancellationToken cancellationToken) =>
+        await ReadyAsync(id, cancellationToken) is { } environment ? Info(environment) : null;
+
+    private Task<SoftwareEnvironment?> ReadyAsync(string id, CancellationToken cancellationToken) =>
+        db.Environments.AsNoTracking().Where(e => e.ContentId == id && e.State == EnvironmentState.Ready)
+            .OrderByDescending(e => e.Id).FirstOrDefaultAsync(cancellationToken);
+
     public async Task<EnvironmentInfo?> DefaultForProfileAsync(string profile, CancellationToken cancellationToken)
     {
         var environment = await db.Environments.AsNoTracking()
@@ -60,8 +67,7 @@ public sealed class EnvironmentCatalog(OrreryDb db, EnvironmentFiles files, Comp
     {
         if (spec.Image is not { } image || !ContentId.Looks(image))
             return new Realisation(spec, backend, null);
-        var environment = await db.Environments.AsNoTracking().Where(e => e.ContentId == image && e.State == EnvironmentState.Ready)
-            .OrderByDescending(e => e.Id).FirstOrDefaultAsync(cancellationToken);
+        var environment = await ReadyAsync(image, cancellationToken);
         if (environment is null)
             return new Realisation(null, backend, $"Environment {image} is not built (or was deleted).");
         var spec2 = SpecJson.Read(environment.SpecJson);

@@ -28,16 +28,13 @@ public static class ClusterEnvironment
         if (caller.ServerId is not { } serverId)
             return (chosen?.Id, null);
         var serverEnvironment = await db.Servers.AsNoTracking().Where(s => s.Id == serverId).Select(s => s.EnvironmentId).FirstOrDefaultAsync(cancellationToken);
-        var serverVersions = await VersionsAsync(environments, caller, serverEnvironment, cancellationToken);
+        // The server's own environment, by id: it may be a profile default the user could not name themselves.
+        var serverVersions = serverEnvironment is null ? await environments.HostVersionsAsync(cancellationToken)
+            : (await environments.ByIdAsync(serverEnvironment, cancellationToken))?.Versions ?? new Dictionary<string, string>();
         var clusterVersions = chosen?.Versions ?? await environments.HostVersionsAsync(cancellationToken);
         var differences = EnvironmentVersions.Differences(clusterVersions, serverVersions);
         return (chosen?.Id, differences is null ? null
             : $"This cluster's environment ({chosen?.Name ?? "the host's"}) differs from its server's ({serverEnvironment ?? "the host's"}): {differences}. "
               + "Results may differ or fail to deserialise between them; create the cluster with the server's environment to match.");
     }
-
-    private static async Task<IReadOnlyDictionary<string, string>> VersionsAsync(IEnvironments environments, Caller caller, string? environmentId,
-        CancellationToken cancellationToken) =>
-        environmentId is null ? await environments.HostVersionsAsync(cancellationToken)
-            : (await environments.FindAsync(caller.User.Id, environmentId, cancellationToken)).Environment?.Versions ?? new Dictionary<string, string>();
 }

@@ -256,6 +256,13 @@ public sealed class HostEnvironmentUseTests(HostEnvironmentFixture fixture) : IC
         try
         {
             await EnvironmentUse.ServerImportsLibraryAsync(fixture, "dflt", new { profile = EnvironmentUseFixture.LibraryProfile });
+            // A profile's default is everyone's to use: a server of that profile hands it to its clusters and jobs.
+            var (_, strangerToken) = await fixture.Server.CreateUserAsync("env-profile-user");
+            using var stranger = new Kbatch(fixture.Server.Client(strangerToken));
+            var job = Kbatch.Name(await stranger.SubmitAsync(KbatchBodies.Job("default-env", ["python3", "-c", "import orrery_testlib; print('answer', orrery_testlib.answer())"],
+                image: fixture.EnvironmentId)));
+            (await stranger.WaitFinishedAsync(job, seconds: 120)).ShouldSatisfyAllConditions(j => Kbatch.Count(j, "succeeded").ShouldBe(1));
+            (await stranger.LogsAsync($"jobs/logs/{job}/")).ShouldContain("answer 42");
         }
         finally
         {
