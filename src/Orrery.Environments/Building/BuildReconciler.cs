@@ -16,14 +16,8 @@ namespace Orrery.Environments.Building;
 /// output. Builds are compute resources, so one that ran while Orrery was down is judged after the restart.
 /// </summary>
 public sealed class BuildReconciler(IServiceScopeFactory scopes, ComputeReconciler compute, EnvironmentFiles files,
-    IOptions<EnvironmentsOptions> options, TimeProvider time, ILogger<BuildReconciler> logger) : ReconcileLoop(time)
+    IOptions<EnvironmentsOptions> options, TimeProvider time, ILogger<BuildReconciler> logger) : ResourceFollowingLoop(compute, time)
 {
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        compute.ResourcesChanged += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
     protected override void PassFailed(Exception exception) => logger.PassFailed(exception);
 
     protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)

@@ -17,15 +17,8 @@ namespace Orrery.Gateway.Clusters;
 /// it needs is in the database, so after a restart it re-attaches: routes come back, adapt resumes.
 /// </summary>
 public sealed class ClusterReconciler(IServiceScopeFactory scopes, ClusterSignals signals, TimeProvider time,
-    IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger, ComputeReconciler compute) : ReconcileLoop(time)
+    IOptions<GatewayOptions> options, ILogger<ClusterReconciler> logger, ComputeReconciler compute) : ResourceFollowingLoop(compute, time)
 {
-    /// <summary>Looks as soon as a resource changes state (a process ended, a launch ran), not at the next interval.</summary>
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        compute.ResourcesChanged += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
     // While a scheduler is starting, its --scheduler-file is looked for this often, so RUNNING follows it closely.
     private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(50);
 

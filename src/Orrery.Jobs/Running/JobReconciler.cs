@@ -19,15 +19,8 @@ namespace Orrery.Jobs.Running;
 /// in the database and the compute resources re-attach after a restart, so nothing is lost if Orrery is killed.
 /// </summary>
 public sealed class JobReconciler(IServiceScopeFactory scopes, HubCache hubCache, TimeProvider time, IOptions<JobsOptions> options,
-    IOptions<OrreryOptions> orrery, ILogger<JobReconciler> logger, ComputeReconciler compute) : ReconcileLoop(time)
+    IOptions<OrreryOptions> orrery, ILogger<JobReconciler> logger, ComputeReconciler compute) : ResourceFollowingLoop(compute, time)
 {
-    /// <summary>Looks as soon as a resource changes state (a process ended, a launch ran), not at the next interval.</summary>
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        compute.ResourcesChanged += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
     protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();

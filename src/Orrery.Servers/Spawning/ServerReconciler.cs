@@ -15,15 +15,8 @@ namespace Orrery.Servers.Spawning;
 /// servers and restores their routes on its first pass.
 /// </summary>
 public sealed class ServerReconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<ServersOptions> options,
-    ILogger<ServerReconciler> logger, ComputeReconciler compute) : ReconcileLoop(time)
+    ILogger<ServerReconciler> logger, ComputeReconciler compute) : ResourceFollowingLoop(compute, time)
 {
-    /// <summary>Looks as soon as a resource changes state (a process ended, a launch ran), not at the next interval.</summary>
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        compute.ResourcesChanged += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
     private static readonly TimeSpan StartingPollInterval = TimeSpan.FromMilliseconds(100);
 
     protected override async Task<TimeSpan> PassAsync(CancellationToken cancellationToken) =>
